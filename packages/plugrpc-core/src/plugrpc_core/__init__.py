@@ -12,9 +12,9 @@ from ._balancing import (
     BalancerHelper,
     ConnectivityState,
     PickComplete,
+    Picker,
     PickFail,
     PickInfo,
-    Picker,
     PickQueue,
     PickResult,
     Subchannel,
@@ -28,12 +28,28 @@ from ._calls import (
     MethodKind,
     ServerInterceptor,
 )
-from ._credentials import CallCredentials, CallCredentialsInfo, ChannelCredentials, ServerCredentials
+from ._credentials import (
+    CallCredentials,
+    CallCredentialsInfo,
+    ChannelCredentials,
+    ServerCredentials,
+)
 from ._deadline import Deadline
 from ._encoding import Codec, Compressor, MessageTooLargeError
 from ._errors import RpcError
 from ._metadata import Metadata, MetadataLike, MetadataValue, validate_metadata_key
 from ._naming import Address, Resolver, ResolverListener, ResolverOptions, ResolverState, Target
+from ._service_config import (
+    HedgingPolicy,
+    MethodConfig,
+    MethodName,
+    RetryPolicy,
+    RetryThrottling,
+    ServiceConfig,
+    ServiceConfigError,
+    parse_service_config,
+    select_lb_policy,
+)
 from ._stats import CallEnd, CallStart, MessageIn, MessageOut, StatsEvent, StatsHandler
 from ._status import StatusCode
 
@@ -55,14 +71,17 @@ __all__ = [
     "ConnectivityState",
     "Deadline",
     "HandlerCallDetails",
+    "HedgingPolicy",
     "MessageIn",
     "MessageOut",
     "MessageTooLargeError",
     "Metadata",
     "MetadataLike",
     "MetadataValue",
+    "MethodConfig",
     "MethodHandler",
     "MethodKind",
+    "MethodName",
     "PickComplete",
     "PickFail",
     "PickInfo",
@@ -73,14 +92,20 @@ __all__ = [
     "ResolverListener",
     "ResolverOptions",
     "ResolverState",
+    "RetryPolicy",
+    "RetryThrottling",
     "RpcError",
     "ServerCredentials",
     "ServerInterceptor",
+    "ServiceConfig",
+    "ServiceConfigError",
     "StatsEvent",
     "StatsHandler",
     "StatusCode",
     "Subchannel",
     "Target",
     "TimerHandle",
+    "parse_service_config",
+    "select_lb_policy",
     "validate_metadata_key",
 ]

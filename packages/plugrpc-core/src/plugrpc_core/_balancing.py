@@ -76,8 +76,6 @@ class Subchannel(abc.ABC):
         """Release the subchannel (in-flight calls on it finish)."""
 
 
-
-
 class TimerHandle(Protocol):
     """A cancellable timer."""
 
@@ -144,8 +142,6 @@ class PickFail:
 
 
 PickResult = PickComplete | PickQueue | PickFail
-
-
 
 
 class Picker(abc.ABC):

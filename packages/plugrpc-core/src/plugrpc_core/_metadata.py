@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Metadata", "MetadataLike", "MetadataValue", "validate_metadata_key"]
 
-MetadataValue: TypeAlias = Union[str, bytes]
+MetadataValue: TypeAlias = str | bytes
 MetadataLike: TypeAlias = Union["Metadata", Iterable[tuple[str, MetadataValue]]]
 
 _KEY_RE = re.compile(r"[0-9a-z_.\-]+\Z")

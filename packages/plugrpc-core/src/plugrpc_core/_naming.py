@@ -110,7 +110,9 @@ class Resolver(abc.ABC):
 
     scheme: ClassVar[str]
 
-    def __init__(self, target: Target, listener: ResolverListener, options: ResolverOptions) -> None:
+    def __init__(
+        self, target: Target, listener: ResolverListener, options: ResolverOptions
+    ) -> None:
         self.target = target
         self.listener = listener
         self.options = options
