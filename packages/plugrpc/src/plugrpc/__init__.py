@@ -1,11 +1,32 @@
-"""plugrpc: gRPC for Python, written in Python."""
+"""plugrpc: gRPC for Python, written in Python.
+
+The names most programs need: ``Channel`` and ``Server``, the status vocabulary
+(``StatusCode``, ``RpcError``, ``Metadata``), the typed call protocols that generated stubs use,
+and the interceptor base classes.
+"""
 
 from __future__ import annotations
 
-from plugrpc_core import Metadata, MetadataLike, MethodKind, RpcError, StatusCode
+from plugrpc_core import (
+    ClientCallDetails,
+    ClientInterceptor,
+    ConnectivityState,
+    HandlerCallDetails,
+    Metadata,
+    MetadataLike,
+    MethodHandler,
+    MethodKind,
+    RpcError,
+    ServerInterceptor,
+    StatusCode,
+)
+from plugrpc_transport import TransportOptions
 
 from ._channel import Channel
+from ._context import AbortError
 from ._descriptors import MethodDescriptor, ServiceDescriptor
+from ._insecure import InsecureChannelCredentials, InsecureServerCredentials
+from ._server import GenericHandler, Server, method_handlers_generic_handler
 from ._stub_types import (
     Call,
     ServicerContext,
@@ -22,13 +43,24 @@ from ._stub_types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbortError",
     "Call",
     "Channel",
+    "ClientCallDetails",
+    "ClientInterceptor",
+    "ConnectivityState",
+    "GenericHandler",
+    "HandlerCallDetails",
+    "InsecureChannelCredentials",
+    "InsecureServerCredentials",
     "Metadata",
     "MetadataLike",
     "MethodDescriptor",
+    "MethodHandler",
     "MethodKind",
     "RpcError",
+    "Server",
+    "ServerInterceptor",
     "ServiceDescriptor",
     "ServicerContext",
     "StatusCode",
@@ -36,8 +68,10 @@ __all__ = [
     "StreamStreamMethod",
     "StreamUnaryCall",
     "StreamUnaryMethod",
+    "TransportOptions",
     "UnaryStreamCall",
     "UnaryStreamMethod",
     "UnaryUnaryCall",
     "UnaryUnaryMethod",
+    "method_handlers_generic_handler",
 ]

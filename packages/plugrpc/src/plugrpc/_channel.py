@@ -1,44 +1,330 @@
-"""The client channel (work in progress: the typed factory surface comes first)."""
+"""The client channel: a target, its connections, and the typed method factories.
+
+A ``Channel`` owns a ``ChannelControl`` (resolver -> service config -> balancer ->
+subchannels -> transport connections) and hands out one multicallable per method. Everything
+that can be decided once per channel or per method (codec, user agent, interceptor chain,
+compression support) is decided at construction, so a call does only per-call work.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+import asyncio
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from plugrpc_core import (
+    ChannelCredentials,
+    ClientCallDetails,
+    ClientInterceptor,
+    ConnectivityState,
+    Metadata,
+    MethodKind,
+    RpcError,
+    StatusCode,
+    parse_service_config,
+)
+from plugrpc_transport import TransportOptions, connect
+
+from ._client_calls import (
+    ClientCall,
+    StreamStreamCallImpl,
+    StreamUnaryCallImpl,
+    UnaryStreamCallImpl,
+    UnaryUnaryCallImpl,
+)
+from ._control import ChannelControl
+from ._insecure import InsecureChannelCredentials
+from ._intercepted import InterceptedCall
+from ._marshal import CompressionSet, decoder_for, encoder_for
 
 if TYPE_CHECKING:
-    from ._stub_types import StreamStreamMethod, StreamUnaryMethod, UnaryStreamMethod, UnaryUnaryMethod
+    from collections.abc import Callable
+
+    from plugrpc_core import Address, MetadataLike, MethodConfig, ServiceConfig
+
+    from ._stub_types import (
+        StreamStreamMethod,
+        StreamUnaryMethod,
+        UnaryStreamMethod,
+        UnaryUnaryMethod,
+    )
 
 __all__ = ["Channel"]
 
 RequestT = TypeVar("RequestT")
 ResponseT = TypeVar("ResponseT")
 
+USER_AGENT = "grpc-python-plugrpc/0.1.0"
+DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH = 4 * 1024 * 1024
+DEFAULT_MAX_SEND_MESSAGE_LENGTH = 2**31 - 1
+
+
+class _MethodRuntime:
+    """What a call of one method needs, computed once per multicallable."""
+
+    __slots__ = ("decode", "encode", "kind", "path", "subtype")
+
+    def __init__(
+        self,
+        path: str,
+        kind: MethodKind,
+        request_type: type[Any],
+        response_type: type[Any],
+        subtype: str,
+    ) -> None:
+        if not path.startswith("/") or path.count("/") != 2:
+            raise ValueError(f"method must look like /package.Service/Method, got {path!r}")
+        self.path = path
+        self.kind = kind
+        self.subtype = subtype
+        self.encode = encoder_for(request_type, subtype)
+        self.decode = decoder_for(response_type, subtype)
+
+
+class _Multicallable:
+    __slots__ = ("_channel", "_rt")
+
+    def __init__(self, channel: Channel, rt: _MethodRuntime) -> None:
+        self._channel = channel
+        self._rt = rt
+
+    def __call__(
+        self,
+        request: Any = None,
+        *,
+        timeout: float | None = None,
+        metadata: MetadataLike | None = None,
+        wait_for_ready: bool | None = None,
+        compression: str | None = None,
+    ) -> Any:
+        channel = self._channel
+        if channel._closed:
+            raise RuntimeError("the channel is closed")
+        md = Metadata.coerce(metadata)
+        if channel._interceptors:
+            details = ClientCallDetails(
+                method=self._rt.path,
+                kind=self._rt.kind,
+                timeout=timeout,
+                metadata=md,
+                wait_for_ready=wait_for_ready,
+                compression=compression,
+            )
+            return InterceptedCall(channel._interceptors, details, request, self._make_call)
+        return _CALL_CLASSES[self._rt.kind](
+            channel, self._rt, request, timeout, md, wait_for_ready, compression
+        )
+
+    def _make_call(self, details: ClientCallDetails, request: Any) -> ClientCall:
+        rt = self._rt
+        if details.method != rt.path:
+            rt = _MethodRuntime.__new__(_MethodRuntime)
+            rt.path, rt.kind, rt.subtype = details.method, self._rt.kind, self._rt.subtype
+            rt.encode, rt.decode = self._rt.encode, self._rt.decode
+        return _CALL_CLASSES[rt.kind](
+            self._channel,
+            rt,
+            request,
+            details.timeout,
+            Metadata.coerce(details.metadata),
+            details.wait_for_ready,
+            details.compression,
+        )
+
+
+_CALL_CLASSES: dict[MethodKind, Callable[..., ClientCall]] = {
+    MethodKind.UNARY_UNARY: UnaryUnaryCallImpl,
+    MethodKind.UNARY_STREAM: UnaryStreamCallImpl,
+    MethodKind.STREAM_UNARY: StreamUnaryCallImpl,
+    MethodKind.STREAM_STREAM: StreamStreamCallImpl,
+}
+
 
 class Channel:
-    """A virtual connection to a target (``dns:///host:port``, ``unix:/path``, ``host:port``)."""
+    """A virtual connection to a target, shared by any number of concurrent calls.
 
-    def __init__(self, target: str, **options: Any) -> None:
-        self.target = target
+    Args:
+        target: ``dns:///host:port``, ``host:port`` (dns is the default scheme),
+            ``unix:/path``, ``unix-abstract:name``, ``passthrough:///addr`` or any scheme an
+            installed resolver plugin provides.
+        credentials: channel credentials (default: insecure, plaintext HTTP/2).
+        interceptors: client interceptors, outermost first.
+        default_service_config: a service config (JSON text or dict) used when the resolver
+            gives none (gRFC A21).
+        disable_service_config: ignore service configs from the resolver.
+        compression: default ``grpc-encoding`` for requests (a compressor plugin's name).
+        content_subtype: the codec for calls (``proto`` by default).
+        max_receive_message_length: bytes; larger responses fail RESOURCE_EXHAUSTED (4 MiB).
+        max_send_message_length: bytes; larger requests fail RESOURCE_EXHAUSTED (2 GiB - 1).
+        user_agent: an application token put before plugrpc's in ``user-agent``.
+        authority: ``:authority`` override.
+        transport_options: HTTP/2 settings (windows, frame and header sizes).
+        connect_timeout: the minimum time a connection attempt may take (20 s).
+
+    Raises:
+        ValueError: a malformed target or service config, or an unknown plugin (the message
+            says what to install).
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        credentials: ChannelCredentials | None = None,
+        interceptors: Sequence[ClientInterceptor] = (),
+        default_service_config: str | Mapping[str, Any] | None = None,
+        disable_service_config: bool = False,
+        compression: str | None = None,
+        content_subtype: str = "proto",
+        max_receive_message_length: int = DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH,
+        max_send_message_length: int = DEFAULT_MAX_SEND_MESSAGE_LENGTH,
+        user_agent: str | None = None,
+        authority: str | None = None,
+        transport_options: TransportOptions | None = None,
+        connect_timeout: float = 20.0,
+    ) -> None:
+        self._closed = False
+        self._credentials = credentials or InsecureChannelCredentials()
+        self._interceptors: tuple[ClientInterceptor, ...] = tuple(interceptors)
+        for interceptor in self._interceptors:
+            if not isinstance(interceptor, ClientInterceptor):
+                raise TypeError(f"not a ClientInterceptor: {interceptor!r}")
+        self._compression = CompressionSet()
+        if compression is not None and compression != "identity":
+            self._compression.require(compression)
+        self._default_compression = compression
+        self._content_subtype = content_subtype
+        self._max_receive_message_length = max_receive_message_length
+        self._max_send_message_length = max_send_message_length
+        self._user_agent = f"{user_agent} {USER_AGENT}" if user_agent else USER_AGENT
+        options = transport_options or TransportOptions()
+        if options.max_receive_message_length != max_receive_message_length:
+            options = dataclasses.replace(
+                options, max_receive_message_length=max_receive_message_length
+            )
+        self._transport_options = options
+        self._connect_timeout = connect_timeout
+        default_config: ServiceConfig | None = None
+        if default_service_config is not None:
+            raw = (
+                default_service_config
+                if isinstance(default_service_config, str)
+                else json.dumps(default_service_config)
+            )
+            default_config = parse_service_config(raw)
+        self._control = ChannelControl(
+            target,
+            connector=self._connect,
+            default_service_config=default_config,
+            disable_service_config=disable_service_config,
+        )
+        self._scheme = "https" if self._credentials.is_secure else "http"
+        self._authority = (
+            authority or self._credentials.authority_override() or self._control.authority
+        )
+
+    async def _connect(self, address: Address) -> Any:
+        ssl_context = self._credentials.client_ssl_context()
+        server_hostname = None
+        if ssl_context is not None:
+            host = self._authority.rsplit(":", 1)[0] if self._authority else address.host
+            server_hostname = self._credentials.server_hostname(host.strip("[]"))
+        return await connect(
+            address,
+            options=self._transport_options,
+            ssl=ssl_context,
+            server_hostname=server_hostname,
+            timeout=self._connect_timeout,
+        )
+
+    def _method_config(self, path: str) -> MethodConfig | None:
+        config = self._control.service_config
+        if config is None:
+            return None
+        return config.method_config(path)
+
+    # -- method factories -------------------------------------------------------------
+
+    def _runtime(
+        self, method: str, kind: MethodKind, request_type: type[Any], response_type: type[Any]
+    ) -> _MethodRuntime:
+        return _MethodRuntime(method, kind, request_type, response_type, self._content_subtype)
 
     def unary_unary(
         self, method: str, request_type: type[RequestT], response_type: type[ResponseT]
     ) -> UnaryUnaryMethod[RequestT, ResponseT]:
         """A callable for the unary method at ``method`` (``/package.Service/Method``)."""
-        raise NotImplementedError
+        rt = self._runtime(method, MethodKind.UNARY_UNARY, request_type, response_type)
+        return cast("UnaryUnaryMethod[RequestT, ResponseT]", _Multicallable(self, rt))
 
     def unary_stream(
         self, method: str, request_type: type[RequestT], response_type: type[ResponseT]
     ) -> UnaryStreamMethod[RequestT, ResponseT]:
         """A callable for the server-streaming method at ``method``."""
-        raise NotImplementedError
+        rt = self._runtime(method, MethodKind.UNARY_STREAM, request_type, response_type)
+        return cast("UnaryStreamMethod[RequestT, ResponseT]", _Multicallable(self, rt))
 
     def stream_unary(
         self, method: str, request_type: type[RequestT], response_type: type[ResponseT]
     ) -> StreamUnaryMethod[RequestT, ResponseT]:
         """A callable for the client-streaming method at ``method``."""
-        raise NotImplementedError
+        rt = self._runtime(method, MethodKind.STREAM_UNARY, request_type, response_type)
+        return cast("StreamUnaryMethod[RequestT, ResponseT]", _Multicallable(self, rt))
 
     def stream_stream(
         self, method: str, request_type: type[RequestT], response_type: type[ResponseT]
     ) -> StreamStreamMethod[RequestT, ResponseT]:
         """A callable for the bidirectional method at ``method``."""
-        raise NotImplementedError
+        rt = self._runtime(method, MethodKind.STREAM_STREAM, request_type, response_type)
+        return cast("StreamStreamMethod[RequestT, ResponseT]", _Multicallable(self, rt))
+
+    # -- connectivity -----------------------------------------------------------------
+
+    def get_state(self, try_to_connect: bool = False) -> ConnectivityState:
+        """The channel's connectivity state; ``try_to_connect`` leaves IDLE."""
+        return self._control.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed: ConnectivityState) -> ConnectivityState:
+        """Wait until the state differs from ``last_observed`` and return the new one."""
+        return await self._control.wait_for_state_change(last_observed)
+
+    async def channel_ready(self) -> None:
+        """Connect and wait until the channel is READY."""
+        state = self.get_state(try_to_connect=True)
+        while state is not ConnectivityState.READY:
+            if state is ConnectivityState.SHUTDOWN:
+                raise RpcError(StatusCode.UNAVAILABLE, "the channel is closed")
+            state = await self.wait_for_state_change(state)
+
+    def reset_connect_backoff(self) -> None:
+        """Retry connections now instead of after their backoff."""
+        self._control.reset_connect_backoff()
+
+    @property
+    def target(self) -> str:
+        """The target this channel was made for."""
+        return self._control.target.raw
+
+    async def close(self, grace: float | None = None) -> None:
+        """Close the channel; in-flight calls may finish within ``grace`` seconds."""
+        if self._closed:
+            return
+        self._closed = True
+        if grace is None:
+            await self._control.close()
+        else:
+            try:
+                await asyncio.wait_for(self._control.close(), grace)
+            except TimeoutError:
+                pass
+
+    async def __aenter__(self) -> Channel:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"<plugrpc.Channel {self._control.target.raw!r}>"

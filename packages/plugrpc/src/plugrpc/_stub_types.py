@@ -26,8 +26,6 @@ __all__ = [
     "UnaryUnaryMethod",
 ]
 
-RequestT = TypeVar("RequestT")
-ResponseT = TypeVar("ResponseT")
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
 ResponseT_co = TypeVar("ResponseT_co", covariant=True)
 
@@ -140,32 +138,32 @@ class UnaryStreamMethod(Protocol[RequestT_contra, ResponseT_co]):
     ) -> UnaryStreamCall[ResponseT_co]: ...
 
 
-class StreamUnaryMethod(Protocol[RequestT, ResponseT_co]):
+class StreamUnaryMethod(Protocol[RequestT_contra, ResponseT_co]):
     """A client-streaming method on a stub."""
 
     def __call__(
         self,
-        request_iterator: AsyncIterable[RequestT] | Iterable[RequestT] | None = None,
+        request_iterator: AsyncIterable[RequestT_contra] | Iterable[RequestT_contra] | None = None,
         *,
         timeout: float | None = None,
         metadata: MetadataLike | None = None,
         wait_for_ready: bool | None = None,
         compression: str | None = None,
-    ) -> StreamUnaryCall[RequestT, ResponseT_co]: ...
+    ) -> StreamUnaryCall[RequestT_contra, ResponseT_co]: ...
 
 
-class StreamStreamMethod(Protocol[RequestT, ResponseT_co]):
+class StreamStreamMethod(Protocol[RequestT_contra, ResponseT_co]):
     """A bidirectional method on a stub."""
 
     def __call__(
         self,
-        request_iterator: AsyncIterable[RequestT] | Iterable[RequestT] | None = None,
+        request_iterator: AsyncIterable[RequestT_contra] | Iterable[RequestT_contra] | None = None,
         *,
         timeout: float | None = None,
         metadata: MetadataLike | None = None,
         wait_for_ready: bool | None = None,
         compression: str | None = None,
-    ) -> StreamStreamCall[RequestT, ResponseT_co]: ...
+    ) -> StreamStreamCall[RequestT_contra, ResponseT_co]: ...
 
 
 class ServicerContext(abc.ABC):

@@ -1,0 +1,739 @@
+"""Client call objects for the four method kinds.
+
+Theory of operation: a call is lazy. Creating it costs one object; the stream is opened by
+the first thing that needs it (awaiting a unary call, the first read or write, asking for
+metadata). Awaiting a unary call runs the whole exchange inside the awaiting task, so a unary
+call costs no extra Task. A deadline is one loop timer: when it fires, the stream is reset
+(RST_STREAM CANCEL) and the call ends with DEADLINE_EXCEEDED, built locally (census 2.3).
+A call whose awaiting task is cancelled resets its stream and ends CANCELLED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable
+from typing import TYPE_CHECKING, Any, cast
+
+from plugrpc_core import Metadata, PickInfo, RpcError, StatusCode
+from plugrpc_transport import ConnectionUnavailable, StreamClosed
+from plugrpc_transport.protocol import CallStatus, RequestHead
+
+if TYPE_CHECKING:
+    from plugrpc_core import Compressor
+    from plugrpc_transport import ClientConnection, ClientStream
+
+    from ._channel import Channel, _MethodRuntime
+
+__all__ = [
+    "ClientCall",
+    "StreamStreamCallImpl",
+    "StreamUnaryCallImpl",
+    "UnaryStreamCallImpl",
+    "UnaryUnaryCallImpl",
+]
+
+_EMPTY_METADATA = Metadata()
+_STATUS_CANCELLED = CallStatus(
+    code=StatusCode.CANCELLED, message="Locally cancelled by application!"
+)
+_STATUS_DEADLINE = CallStatus(code=StatusCode.DEADLINE_EXCEEDED, message="Deadline Exceeded")
+
+
+class ClientCall:
+    """State shared by every client call kind."""
+
+    __slots__ = (
+        "_channel",
+        "_compressor",
+        "_deadline",
+        "_deadline_hit",
+        "_decode_error",
+        "_headers_read",
+        "_initial_metadata",
+        "_loop",
+        "_metadata",
+        "_on_done",
+        "_opened",
+        "_response_encoding",
+        "_rt",
+        "_start_future",
+        "_status",
+        "_status_waiters",
+        "_stream",
+        "_timer",
+        "_wait_for_ready",
+    )
+
+    def __init__(
+        self,
+        channel: Channel,
+        rt: _MethodRuntime,
+        timeout: float | None,
+        metadata: Metadata,
+        wait_for_ready: bool | None,
+        compression: str | None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._channel = channel
+        self._rt = rt
+        self._metadata = metadata
+        self._stream: ClientStream | None = None
+        self._status: CallStatus | None = None
+        self._initial_metadata: Metadata | None = None
+        self._headers_read = False
+        self._response_encoding: str | None = None
+        self._start_future: asyncio.Future[None] | None = None
+        self._status_waiters: list[asyncio.Future[None]] | None = None
+        self._on_done: Any = None
+        self._deadline_hit = False
+        self._decode_error = False
+        self._opened: asyncio.Future[None] | None = None
+        method_config = channel._method_config(rt.path)
+        if method_config is not None:
+            if method_config.timeout is not None and (
+                timeout is None or method_config.timeout < timeout
+            ):
+                timeout = method_config.timeout
+            if wait_for_ready is None:
+                wait_for_ready = method_config.wait_for_ready
+        self._wait_for_ready = bool(wait_for_ready)
+        if compression is None:
+            compression = channel._default_compression
+        self._compressor: Compressor | None = None
+        if compression is not None and compression != "identity":
+            self._compressor = channel._compression.require(compression)
+        if timeout is not None:
+            self._deadline: float | None = loop.time() + timeout
+            self._timer: asyncio.TimerHandle | None = loop.call_at(
+                self._deadline, self._on_deadline
+            )
+        else:
+            self._deadline = None
+            self._timer = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _on_deadline(self) -> None:
+        self._timer = None
+        if self._status is not None:
+            return
+        self._deadline_hit = True
+        if self._stream is not None:
+            self._stream.cancel()
+        else:
+            self._finish(_STATUS_DEADLINE)
+
+    def _finish(self, status: CallStatus) -> None:
+        if self._status is not None:
+            return
+        if self._deadline_hit and status.code == StatusCode.CANCELLED and not self._decode_error:
+            status = _STATUS_DEADLINE
+        self._status = status
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._on_done is not None:
+            try:
+                self._on_done(status.code, status.metadata)
+            except Exception:  # a balancer callback must never break the call
+                pass
+        waiters = self._status_waiters
+        if waiters:
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+        start = self._start_future
+        if start is not None and not start.done():
+            start.set_result(None)
+        self._signal_opened()
+
+    def _signal_opened(self) -> None:
+        opened = self._opened
+        if opened is not None and not opened.done():
+            opened.set_result(None)
+
+    async def _wait_opened(self) -> None:
+        """Wait until the stream is open or the call has ended."""
+        if self._stream is not None or self._status is not None:
+            return
+        if self._opened is None:
+            self._opened = self._loop.create_future()
+        await asyncio.shield(self._opened)
+
+    def _error(self) -> RpcError:
+        status = self._status
+        assert status is not None
+        return RpcError(
+            status.code,
+            status.message,
+            initial_metadata=self._initial_metadata or _EMPTY_METADATA,
+            trailing_metadata=status.metadata,
+            status_details_bin=status.details_bin,
+        )
+
+    def _fail(self, code: StatusCode, message: str) -> None:
+        """End the call locally: reset the stream and record ``code``."""
+        if self._stream is not None:
+            self._stream.cancel()
+        self._finish(CallStatus(code=code, message=message))
+
+    async def _start(self) -> ClientStream:
+        """Open the stream (pick a connection, send HEADERS); concurrent callers share it."""
+        stream = self._stream
+        if stream is not None:
+            return stream
+        if self._status is not None:
+            raise self._error()
+        fut = self._start_future
+        if fut is not None:
+            await fut
+            if self._stream is None:
+                raise self._error()
+            return self._stream
+        self._start_future = self._loop.create_future()
+        try:
+            stream = await self._open()
+        except RpcError as err:
+            self._finish(
+                CallStatus(code=err.code(), message=err.details(), metadata=err.trailing_metadata())
+            )
+            raise self._error() from None
+        except asyncio.CancelledError:
+            self._finish(_STATUS_CANCELLED)
+            raise
+        finally:
+            if not self._start_future.done():
+                self._start_future.set_result(None)
+            self._signal_opened()
+        return stream
+
+    async def _open(self) -> ClientStream:
+        channel = self._channel
+        rt = self._rt
+        control = channel._control
+        info = PickInfo(method=rt.path, metadata=self._metadata)
+        while True:
+            conn, pick = await control.pick(
+                info, wait_for_ready=self._wait_for_ready, deadline=self._deadline
+            )
+            if self._status is not None:  # the deadline fired while we waited
+                raise self._error()
+            timeout = None
+            if self._deadline is not None:
+                timeout = self._deadline - self._loop.time()
+                if timeout <= 0:
+                    self._deadline_hit = True
+                    raise RpcError(StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+            head = RequestHead(
+                path=rt.path,
+                authority=channel._authority,
+                scheme=channel._scheme,
+                content_subtype=rt.subtype,
+                user_agent=channel._user_agent,
+                timeout=timeout,
+                encoding=self._compressor.name if self._compressor is not None else None,
+                accept_encoding=channel._compression.accept_encoding,
+                metadata=self._metadata,
+            )
+            try:
+                stream = cast("ClientConnection", conn).start_stream(head)
+            except ConnectionUnavailable:
+                # The connection started draining between pick and use: nothing was sent, so
+                # picking again is a safe transparent retry (A6).
+                continue
+            self._stream = stream
+            self._on_done = pick.on_done
+            return stream
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _encode(self, message: Any) -> tuple[bytes, bool]:
+        try:
+            data = self._rt.encode(message)
+        except Exception as exc:
+            raise RpcError(StatusCode.INTERNAL, f"grpc: error while marshaling: {exc}") from None
+        compressed = False
+        if self._compressor is not None:
+            data = self._compressor.compress(data)
+            compressed = True
+        limit = self._channel._max_send_message_length
+        if len(data) > limit:
+            raise RpcError(
+                StatusCode.RESOURCE_EXHAUSTED,
+                f"grpc: trying to send message larger than max ({len(data)} vs. {limit})",
+            )
+        return data, compressed
+
+    async def _send(self, stream: ClientStream, message: Any, *, end: bool) -> None:
+        try:
+            data, compressed = self._encode(message)
+        except RpcError as err:
+            self._fail(err.code(), err.details())
+            raise self._error() from None
+        try:
+            await stream.send_message(data, compressed=compressed, end=end)
+        except StreamClosed:
+            await self._await_status(stream)
+            if self._status is not None and self._status.code != StatusCode.OK:
+                raise self._error() from None
+            raise asyncio.InvalidStateError("the call has already finished") from None
+        except asyncio.CancelledError:
+            self._cancel_from_task()
+            raise
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def _read_headers(self, stream: ClientStream) -> None:
+        if self._headers_read:
+            return
+        head = await stream.receive_headers()
+        self._headers_read = True
+        if head is None:
+            self._initial_metadata = _EMPTY_METADATA
+        else:
+            self._initial_metadata = head.metadata
+            self._response_encoding = head.encoding
+
+    async def _read_message(self, stream: ClientStream) -> tuple[bool, Any]:
+        """Read one response: ``(True, message)`` or ``(False, None)`` at the end."""
+        if not self._headers_read:
+            await self._read_headers(stream)
+        item = await stream.receive_message()
+        if item is None:
+            return False, None
+        compressed, data = item
+        try:
+            if compressed:
+                data = self._channel._compression.inflate(
+                    self._response_encoding,
+                    data,
+                    self._channel._max_receive_message_length,
+                    server=False,
+                )
+            return True, self._rt.decode(data)
+        except RpcError as err:
+            self._decode_error = True
+            self._fail(err.code(), err.details())
+            raise self._error() from None
+        except Exception as exc:
+            self._decode_error = True
+            self._fail(
+                StatusCode.INTERNAL, f"grpc: failed to unmarshal the received message: {exc}"
+            )
+            raise self._error() from None
+
+    async def _await_status(self, stream: ClientStream) -> CallStatus:
+        if self._status is None:
+            status = await stream.receive_status()
+            self._finish(status)
+        assert self._status is not None
+        return self._status
+
+    def _cancel_from_task(self) -> None:
+        if self._status is None:
+            if self._stream is not None:
+                self._stream.cancel()
+            self._finish(_STATUS_CANCELLED)
+
+    # -- public surface shared by all kinds ---------------------------------------------
+
+    async def _wait_done(self) -> None:
+        if self._status is not None:
+            return
+        fut = self._loop.create_future()
+        if self._status_waiters is None:
+            self._status_waiters = []
+        self._status_waiters.append(fut)
+        await fut
+
+    async def initial_metadata(self) -> Metadata:
+        """Response headers (empty for a trailers-only response)."""
+        if self._initial_metadata is not None:
+            return self._initial_metadata
+        if self._stream is None and self._status is None:
+            await self._begin()
+        stream = self._stream
+        if stream is None:
+            return _EMPTY_METADATA
+        await self._read_headers(stream)
+        return self._initial_metadata or _EMPTY_METADATA
+
+    async def trailing_metadata(self) -> Metadata:
+        """Response trailers, once the call has ended."""
+        await self._wait_done_started()
+        assert self._status is not None
+        return self._status.metadata
+
+    async def code(self) -> StatusCode:
+        """The final status code."""
+        await self._wait_done_started()
+        assert self._status is not None
+        return self._status.code
+
+    async def details(self) -> str:
+        """The final status message."""
+        await self._wait_done_started()
+        assert self._status is not None
+        return self._status.message
+
+    async def _wait_done_started(self) -> None:
+        """Wait for the end of the call, starting it if nothing has (messages stay unread)."""
+        if self._status is not None:
+            return
+        if self._stream is None:
+            await self._begin()
+        stream = self._stream
+        if self._status is None and stream is not None:
+            await self._await_status(stream)
+        await self._wait_done()
+
+    async def _begin(self) -> None:
+        """Start the call far enough that its response can arrive, then wait for the stream."""
+        try:
+            await self._start()
+        except (RpcError, asyncio.InvalidStateError):
+            pass
+
+    def _kick(self) -> None:
+        """Run the whole call in the background (unary responses only)."""
+        self._loop.create_task(self._drive())
+
+    async def _drive(self) -> None:
+        try:
+            await self._run()
+        except (RpcError, asyncio.InvalidStateError):
+            pass
+
+    async def _run(self) -> Any:
+        raise NotImplementedError
+
+    def cancel(self) -> bool:
+        """Cancel the call (RST_STREAM CANCEL); False if it had already ended."""
+        if self._status is not None:
+            return False
+        if self._stream is not None:
+            self._stream.cancel()
+        self._finish(_STATUS_CANCELLED)
+        return True
+
+    def cancelled(self) -> bool:
+        """Whether the call ended CANCELLED."""
+        return self._status is not None and self._status.code == StatusCode.CANCELLED
+
+    def done(self) -> bool:
+        """Whether the call has ended."""
+        return self._status is not None
+
+    def time_remaining(self) -> float | None:
+        """Seconds until the deadline, or None without one."""
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline - self._loop.time())
+
+    def __repr__(self) -> str:
+        state = self._status.code.name if self._status is not None else "active"
+        return f"<{type(self).__name__} {self._rt.path} {state}>"
+
+
+class UnaryUnaryCallImpl(ClientCall):
+    """A unary call; awaiting it runs the exchange in the awaiting task."""
+
+    __slots__ = ("_request", "_result_future")
+
+    def __init__(self, channel: Channel, rt: _MethodRuntime, request: Any, *args: Any) -> None:
+        super().__init__(channel, rt, *args)
+        self._request = request
+        self._result_future: asyncio.Future[Any] | None = None
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        if self._result_future is None and self._start_future is None and self._status is None:
+            return self._run().__await__()
+        return self._await_result().__await__()
+
+    async def _await_result(self) -> Any:
+        if self._result_future is None:
+            self._result_future = self._loop.create_future()
+            if self._start_future is None and self._status is None:
+                self._kick()
+        return await asyncio.shield(self._result_future)
+
+    def _kick(self) -> None:
+        if self._result_future is None:
+            self._result_future = self._loop.create_future()
+        super()._kick()
+
+    async def _begin(self) -> None:
+        if self._result_future is None and self._start_future is None and self._status is None:
+            self._kick()
+        await self._wait_opened()
+
+    async def _run(self) -> Any:
+        try:
+            response = await self._exchange()
+        except BaseException as exc:
+            fut = self._result_future
+            if fut is not None and not fut.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    fut.set_exception(self._error() if self._status else exc)
+                else:
+                    fut.set_exception(exc)
+                fut.exception()  # mark retrieved: the awaiting path re-raises it
+            raise
+        fut = self._result_future
+        if fut is not None and not fut.done():
+            fut.set_result(response)
+        return response
+
+    async def _exchange(self) -> Any:
+        stream = await self._start()
+        try:
+            await self._send(stream, self._request, end=True)
+            self._request = None
+            await self._read_headers(stream)
+            ok, response = await self._read_message(stream)
+            if ok:
+                more, _ = await self._read_message(stream)
+                if more:
+                    self._fail(
+                        StatusCode.INTERNAL,
+                        "cardinality violation: expected <EOF> for non server-streaming RPCs, "
+                        "but received another message",
+                    )
+                    raise self._error()
+            status = await self._await_status(stream)
+        except asyncio.CancelledError:
+            self._cancel_from_task()
+            raise
+        if status.code != StatusCode.OK:
+            raise self._error()
+        if not ok:
+            self._status = CallStatus(
+                code=StatusCode.INTERNAL,
+                message="cardinality violation: received no response message from a unary RPC",
+                metadata=status.metadata,
+            )
+            raise self._error()
+        return response
+
+
+class _StreamingResponses(ClientCall):
+    """Reading side shared by the server-streaming and bidi calls."""
+
+    __slots__ = ()
+
+    async def _ready_to_read(self) -> ClientStream:
+        return await self._start()
+
+    async def read(self) -> Any:
+        """The next response, or None once the call ended OK; raises RpcError otherwise."""
+        stream = await self._ready_to_read()
+        try:
+            ok, message = await self._read_message(stream)
+            if ok:
+                return message
+            status = await self._await_status(stream)
+        except asyncio.CancelledError:
+            self._cancel_from_task()
+            raise
+        if status.code != StatusCode.OK:
+            raise self._error()
+        return None
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        while True:
+            message = await self.read()
+            if message is None and self._status is not None:
+                return
+            yield message
+
+    async def _run(self) -> Any:
+        while True:
+            message = await self.read()
+            if message is None and self._status is not None:
+                return None
+
+
+class UnaryStreamCallImpl(_StreamingResponses):
+    """A server-streaming call."""
+
+    __slots__ = ("_request", "_sent")
+
+    def __init__(self, channel: Channel, rt: _MethodRuntime, request: Any, *args: Any) -> None:
+        super().__init__(channel, rt, *args)
+        self._request = request
+        self._sent = False
+
+    async def _begin(self) -> None:
+        try:
+            await self._ready_to_read()
+        except (RpcError, asyncio.InvalidStateError):
+            pass
+
+    async def _ready_to_read(self) -> ClientStream:
+        stream = await self._start()
+        if not self._sent:
+            self._sent = True
+            request, self._request = self._request, None
+            await self._send(stream, request, end=True)
+        return stream
+
+
+class _StreamingRequests(ClientCall):
+    """Writing side shared by the client-streaming and bidi calls."""
+
+    __slots__ = ("_done_writing", "_request_iterator", "_writer")
+
+    def _init_requests(self, request_iterator: AsyncIterable[Any] | Iterable[Any] | None) -> None:
+        self._request_iterator = request_iterator
+        self._writer: asyncio.Task[None] | None = None
+        self._done_writing = False
+
+    def _start_writer(self) -> None:
+        if self._request_iterator is not None and self._writer is None:
+            self._writer = self._loop.create_task(self._consume_requests())
+
+    async def _consume_requests(self) -> None:
+        iterator = self._request_iterator
+        assert iterator is not None
+        try:
+            if isinstance(iterator, AsyncIterable):
+                async for request in iterator:
+                    await self.write(request)
+            else:
+                for request in iterator:
+                    await self.write(request)
+            await self.done_writing()
+        except (RpcError, asyncio.InvalidStateError):
+            pass  # the call ended; the reader reports the status
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._fail(StatusCode.UNKNOWN, f"request iterator raised {type(exc).__name__}: {exc}")
+
+    async def write(self, request: Any) -> None:
+        """Send one request message."""
+        if self._done_writing:
+            raise asyncio.InvalidStateError("write after done_writing")
+        stream = await self._start()
+        await self._send(stream, request, end=False)
+
+    async def done_writing(self) -> None:
+        """Half-close the request stream."""
+        if self._done_writing:
+            return
+        self._done_writing = True
+        stream = await self._start()
+        try:
+            await stream.send_end()
+        except StreamClosed:
+            pass
+
+
+class StreamUnaryCallImpl(_StreamingRequests):
+    """A client-streaming call."""
+
+    __slots__ = ("_result_future",)
+
+    def __init__(
+        self,
+        channel: Channel,
+        rt: _MethodRuntime,
+        request_iterator: AsyncIterable[Any] | Iterable[Any] | None,
+        *args: Any,
+    ) -> None:
+        super().__init__(channel, rt, *args)
+        self._init_requests(request_iterator)
+        self._result_future: asyncio.Future[Any] | None = None
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._response().__await__()
+
+    async def _begin(self) -> None:
+        if self._result_future is None:
+            self._result_future = self._loop.create_future()
+            self._loop.create_task(self._run_into_future(self._result_future))
+        await self._wait_opened()
+
+    async def _response(self) -> Any:
+        if self._result_future is None:
+            self._result_future = self._loop.create_future()
+            self._loop.create_task(self._run_into_future(self._result_future))
+        return await asyncio.shield(self._result_future)
+
+    async def _run_into_future(self, fut: asyncio.Future[Any]) -> None:
+        try:
+            result = await self._run()
+        except BaseException as exc:
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        if not fut.done():
+            fut.set_result(result)
+
+    async def _run(self) -> Any:
+        stream = await self._start()
+        self._start_writer()
+        await self._read_headers(stream)
+        ok, response = await self._read_message(stream)
+        if ok:
+            more, _ = await self._read_message(stream)
+            if more:
+                self._fail(
+                    StatusCode.INTERNAL,
+                    "cardinality violation: expected <EOF> for non server-streaming RPCs, "
+                    "but received another message",
+                )
+                raise self._error()
+        status = await self._await_status(stream)
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+        if status.code != StatusCode.OK:
+            raise self._error()
+        if not ok:
+            self._status = CallStatus(
+                code=StatusCode.INTERNAL,
+                message="cardinality violation: received no response message from a unary RPC",
+                metadata=status.metadata,
+            )
+            raise self._error()
+        return response
+
+    def cancel(self) -> bool:
+        """Cancel the call."""
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+        return super().cancel()
+
+
+class StreamStreamCallImpl(_StreamingRequests, _StreamingResponses):
+    """A bidirectional call."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        channel: Channel,
+        rt: _MethodRuntime,
+        request_iterator: AsyncIterable[Any] | Iterable[Any] | None,
+        *args: Any,
+    ) -> None:
+        super().__init__(channel, rt, *args)
+        self._init_requests(request_iterator)
+
+    async def _ready_to_read(self) -> ClientStream:
+        stream = await self._start()
+        self._start_writer()
+        return stream
+
+    async def _begin(self) -> None:
+        try:
+            await self._ready_to_read()
+        except (RpcError, asyncio.InvalidStateError):
+            pass
+
+    def cancel(self) -> bool:
+        """Cancel the call."""
+        if self._writer is not None and not self._writer.done():
+            self._writer.cancel()
+        return super().cancel()
