@@ -266,3 +266,72 @@ async def test_content_subtype_selects_the_codec_on_both_sides() -> None:
             await server.stop()
     finally:
         codecs.unregister("json")
+
+
+async def test_per_call_content_subtype() -> None:
+    codecs.register(_JsonCodec, distribution="tests")
+    try:
+
+        async def handler(request: Any, context: plugrpc.ServicerContext) -> Any:
+            return {"got": request}
+
+        server = plugrpc.Server(
+            generic_handlers=[
+                plugrpc.method_handlers_generic_handler(
+                    "j.S",
+                    {
+                        "M": plugrpc.MethodHandler(
+                            kind=plugrpc.MethodKind.UNARY_UNARY,
+                            behavior=handler,
+                            request_type=dict,
+                            response_type=dict,
+                        )
+                    },
+                )
+            ]
+        )
+        port = await server.start()
+        try:
+            async with plugrpc.Channel(f"127.0.0.1:{port}") as channel:
+                method = channel.unary_unary("/j.S/M", dict, dict)
+                assert await method({"a": 1}, content_subtype="json") == {"got": {"a": 1}}
+        finally:
+            await server.stop()
+    finally:
+        codecs.unregister("json")
+
+
+async def test_service_config_message_size_limits(echo_server) -> None:
+    _, port = echo_server
+    config = {
+        "methodConfig": [
+            {
+                "name": [{"service": "plugrpc.testing.Echo"}],
+                "maxRequestMessageBytes": 100,
+                "maxResponseMessageBytes": 200,
+            }
+        ]
+    }
+    async with plugrpc.Channel(f"127.0.0.1:{port}", default_service_config=config) as channel:
+        stub = echo_plugrpc.EchoStub(channel)
+        assert (await stub.Unary(echo_pb2.EchoRequest(message="small"))).message == "small"
+        with pytest.raises(plugrpc.RpcError) as info:
+            await stub.Unary(echo_pb2.EchoRequest(payload=b"x" * 150))
+        assert info.value.code() == StatusCode.RESOURCE_EXHAUSTED
+        assert "send" in info.value.details()
+        with pytest.raises(plugrpc.RpcError) as info:
+            await stub.Unary(echo_pb2.EchoRequest(response_size=300))
+        assert info.value.code() == StatusCode.RESOURCE_EXHAUSTED
+        assert "received" in info.value.details()
+
+
+async def test_close_without_grace_cancels_active_calls(echo_server) -> None:
+    _, port = echo_server
+    channel = plugrpc.Channel(f"127.0.0.1:{port}")
+    stub = echo_plugrpc.EchoStub(channel)
+    call = asyncio.ensure_future(stub.Unary(echo_pb2.EchoRequest(sleep_ms=10_000)))
+    await asyncio.sleep(0.3)
+    await asyncio.wait_for(channel.close(), 5)
+    with pytest.raises(plugrpc.RpcError) as info:
+        await asyncio.wait_for(call, 5)
+    assert info.value.code() in (StatusCode.UNAVAILABLE, StatusCode.CANCELLED)

@@ -22,6 +22,7 @@ from plugrpc_core import (
 )
 from plugrpc_transport import TransportOptions
 
+from ._backoff import BackoffConfig
 from ._channel import Channel
 from ._context import AbortError
 from ._descriptors import MethodDescriptor, ServiceDescriptor
@@ -44,6 +45,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AbortError",
+    "BackoffConfig",
     "Call",
     "Channel",
     "ClientCallDetails",

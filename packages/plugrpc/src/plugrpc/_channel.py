@@ -27,6 +27,7 @@ from plugrpc_core import (
 )
 from plugrpc_transport import TransportOptions, connect
 
+from ._backoff import BackoffConfig
 from ._client_calls import (
     ClientCall,
     StreamStreamCallImpl,
@@ -64,7 +65,7 @@ DEFAULT_MAX_SEND_MESSAGE_LENGTH = 2**31 - 1
 class _MethodRuntime:
     """What a call of one method needs, computed once per multicallable."""
 
-    __slots__ = ("decode", "encode", "kind", "path", "subtype")
+    __slots__ = ("decode", "encode", "kind", "path", "request_type", "response_type", "subtype")
 
     def __init__(
         self,
@@ -79,16 +80,29 @@ class _MethodRuntime:
         self.path = path
         self.kind = kind
         self.subtype = subtype
+        self.request_type = request_type
+        self.response_type = response_type
         self.encode = encoder_for(request_type, subtype)
         self.decode = decoder_for(response_type, subtype)
 
 
 class _Multicallable:
-    __slots__ = ("_channel", "_rt")
+    __slots__ = ("_channel", "_rt", "_variants")
 
     def __init__(self, channel: Channel, rt: _MethodRuntime) -> None:
         self._channel = channel
         self._rt = rt
+        self._variants: dict[str, _MethodRuntime] = {rt.subtype: rt}
+
+    def _for_subtype(self, subtype: str) -> _MethodRuntime:
+        rt = self._variants.get(subtype)
+        if rt is None:
+            base = self._rt
+            rt = _MethodRuntime(
+                base.path, base.kind, base.request_type, base.response_type, subtype
+            )
+            self._variants[subtype] = rt
+        return rt
 
     def __call__(
         self,
@@ -98,31 +112,39 @@ class _Multicallable:
         metadata: MetadataLike | None = None,
         wait_for_ready: bool | None = None,
         compression: str | None = None,
+        content_subtype: str | None = None,
     ) -> Any:
         channel = self._channel
         if channel._closed:
             raise RuntimeError("the channel is closed")
         md = Metadata.coerce(metadata)
+        rt = self._rt if content_subtype is None else self._for_subtype(content_subtype)
         if channel._interceptors:
             details = ClientCallDetails(
-                method=self._rt.path,
-                kind=self._rt.kind,
+                method=rt.path,
+                kind=rt.kind,
                 timeout=timeout,
                 metadata=md,
                 wait_for_ready=wait_for_ready,
                 compression=compression,
             )
-            return InterceptedCall(channel._interceptors, details, request, self._make_call)
-        return _CALL_CLASSES[self._rt.kind](
-            channel, self._rt, request, timeout, md, wait_for_ready, compression
+
+            def make_call(d: ClientCallDetails, r: Any) -> ClientCall:
+                return self._make_call(rt, d, r)
+
+            return InterceptedCall(channel._interceptors, details, request, make_call)
+        return _CALL_CLASSES[rt.kind](
+            channel, rt, request, timeout, md, wait_for_ready, compression
         )
 
-    def _make_call(self, details: ClientCallDetails, request: Any) -> ClientCall:
-        rt = self._rt
-        if details.method != rt.path:
-            rt = _MethodRuntime.__new__(_MethodRuntime)
-            rt.path, rt.kind, rt.subtype = details.method, self._rt.kind, self._rt.subtype
-            rt.encode, rt.decode = self._rt.encode, self._rt.decode
+    def _make_call(
+        self, base: _MethodRuntime, details: ClientCallDetails, request: Any
+    ) -> ClientCall:
+        rt = base
+        if details.method != base.path:
+            rt = _MethodRuntime(
+                details.method, base.kind, base.request_type, base.response_type, base.subtype
+            )
         return _CALL_CLASSES[rt.kind](
             self._channel,
             rt,
@@ -161,7 +183,9 @@ class Channel:
         user_agent: an application token put before plugrpc's in ``user-agent``.
         authority: ``:authority`` override.
         transport_options: HTTP/2 settings (windows, frame and header sizes).
-        connect_timeout: the minimum time a connection attempt may take (20 s).
+        connect_timeout: the minimum time a connection attempt may take (20 s); with
+            ``backoff``, grpc-go's connection backoff parameters.
+        backoff: connection backoff (1 s, x1.6, jitter 0.2, max 120 s by default).
 
     Raises:
         ValueError: a malformed target or service config, or an unknown plugin (the message
@@ -184,6 +208,7 @@ class Channel:
         authority: str | None = None,
         transport_options: TransportOptions | None = None,
         connect_timeout: float = 20.0,
+        backoff: BackoffConfig | None = None,
     ) -> None:
         self._closed = False
         self._credentials = credentials or InsecureChannelCredentials()
@@ -205,7 +230,8 @@ class Channel:
                 options, max_receive_message_length=max_receive_message_length
             )
         self._transport_options = options
-        self._connect_timeout = connect_timeout
+        if backoff is None:
+            backoff = BackoffConfig(min_connect_timeout=connect_timeout)
         default_config: ServiceConfig | None = None
         if default_service_config is not None:
             raw = (
@@ -219,6 +245,7 @@ class Channel:
             connector=self._connect,
             default_service_config=default_config,
             disable_service_config=disable_service_config,
+            backoff=backoff,
         )
         self._scheme = "https" if self._credentials.is_secure else "http"
         self._authority = (
@@ -236,7 +263,9 @@ class Channel:
             options=self._transport_options,
             ssl=ssl_context,
             server_hostname=server_hostname,
-            timeout=self._connect_timeout,
+            # The subchannel bounds each attempt by max(min connect timeout, backoff), so
+            # the transport's own limit only has to stay out of its way.
+            timeout=3600.0,
         )
 
     def _method_config(self, path: str) -> MethodConfig | None:
@@ -308,17 +337,21 @@ class Channel:
         return self._control.target.raw
 
     async def close(self, grace: float | None = None) -> None:
-        """Close the channel; in-flight calls may finish within ``grace`` seconds."""
+        """Close the channel.
+
+        Without ``grace``, active calls are cancelled at once (grpcio's behaviour); with it,
+        they may finish within ``grace`` seconds before their connections are closed.
+        """
         if self._closed:
             return
         self._closed = True
         if grace is None:
-            await self._control.close()
-        else:
-            try:
-                await asyncio.wait_for(self._control.close(), grace)
-            except TimeoutError:
-                pass
+            await self._control.close(drain=False)
+            return
+        try:
+            await asyncio.wait_for(self._control.close(), grace)
+        except TimeoutError:
+            await self._control.close(drain=False)
 
     async def __aenter__(self) -> Channel:
         return self

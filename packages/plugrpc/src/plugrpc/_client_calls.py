@@ -51,6 +51,8 @@ class ClientCall:
         "_headers_read",
         "_initial_metadata",
         "_loop",
+        "_max_receive",
+        "_max_send",
         "_metadata",
         "_on_done",
         "_opened",
@@ -89,8 +91,15 @@ class ClientCall:
         self._deadline_hit = False
         self._decode_error = False
         self._opened: asyncio.Future[None] | None = None
+        self._max_send = channel._max_send_message_length
+        self._max_receive = channel._max_receive_message_length
         method_config = channel._method_config(rt.path)
         if method_config is not None:
+            # Service config limits apply on top of the channel's (the smaller wins, A21/census 4).
+            if method_config.max_request_message_bytes is not None:
+                self._max_send = min(self._max_send, method_config.max_request_message_bytes)
+            if method_config.max_response_message_bytes is not None:
+                self._max_receive = min(self._max_receive, method_config.max_response_message_bytes)
             if method_config.timeout is not None and (
                 timeout is None or method_config.timeout < timeout
             ):
@@ -257,7 +266,7 @@ class ClientCall:
         if self._compressor is not None:
             data = self._compressor.compress(data)
             compressed = True
-        limit = self._channel._max_send_message_length
+        limit = self._max_send
         if len(data) > limit:
             raise RpcError(
                 StatusCode.RESOURCE_EXHAUSTED,
@@ -306,10 +315,13 @@ class ClientCall:
         try:
             if compressed:
                 data = self._channel._compression.inflate(
-                    self._response_encoding,
-                    data,
-                    self._channel._max_receive_message_length,
-                    server=False,
+                    self._response_encoding, data, self._max_receive, server=False
+                )
+            elif len(data) > self._max_receive:
+                # The transport enforces the channel's limit; a method's smaller one is ours.
+                raise RpcError(
+                    StatusCode.RESOURCE_EXHAUSTED,
+                    f"grpc: received message larger than max ({len(data)} vs. {self._max_receive})",
                 )
             return True, self._rt.decode(data)
         except RpcError as err:

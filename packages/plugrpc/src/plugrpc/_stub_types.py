@@ -121,6 +121,7 @@ class UnaryUnaryMethod(Protocol[RequestT_contra, ResponseT_co]):
         metadata: MetadataLike | None = None,
         wait_for_ready: bool | None = None,
         compression: str | None = None,
+        content_subtype: str | None = None,
     ) -> UnaryUnaryCall[ResponseT_co]: ...
 
 
@@ -135,6 +136,7 @@ class UnaryStreamMethod(Protocol[RequestT_contra, ResponseT_co]):
         metadata: MetadataLike | None = None,
         wait_for_ready: bool | None = None,
         compression: str | None = None,
+        content_subtype: str | None = None,
     ) -> UnaryStreamCall[ResponseT_co]: ...
 
 
@@ -149,6 +151,7 @@ class StreamUnaryMethod(Protocol[RequestT_contra, ResponseT_co]):
         metadata: MetadataLike | None = None,
         wait_for_ready: bool | None = None,
         compression: str | None = None,
+        content_subtype: str | None = None,
     ) -> StreamUnaryCall[RequestT_contra, ResponseT_co]: ...
 
 
@@ -163,6 +166,7 @@ class StreamStreamMethod(Protocol[RequestT_contra, ResponseT_co]):
         metadata: MetadataLike | None = None,
         wait_for_ready: bool | None = None,
         compression: str | None = None,
+        content_subtype: str | None = None,
     ) -> StreamStreamCall[RequestT_contra, ResponseT_co]: ...
 
 
