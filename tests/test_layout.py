@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = sorted(
-    p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").is_file()
-)
+PACKAGES = sorted(p.name for p in (ROOT / "packages").iterdir() if (p / "pyproject.toml").is_file())
 
 
 def _project(name: str) -> dict:

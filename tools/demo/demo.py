@@ -14,12 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "gen"))
 
-import demo_pb2 as pb  # noqa: E402
-import demo_plugrpc as rpc  # noqa: E402
-from google.rpc import error_details_pb2  # noqa: E402
-
-import plugrpc  # noqa: E402
-from plugrpc_codec_proto import rich_status, status_details_bin  # noqa: E402
+import demo_pb2 as pb
+import demo_plugrpc as rpc
+import plugrpc
+from google.rpc import error_details_pb2
+from plugrpc_codec_proto import rich_status, status_details_bin
 
 
 def say(text: str) -> None:
@@ -103,13 +102,17 @@ async def main() -> int:
         reply = await call
         initial = await call.initial_metadata()
         trailing = await call.trailing_metadata()
-        say(f"   Add -> id {reply.id}; headers x-served-by={initial.get('x-served-by')}; "
-            f"trailers x-note-count={trailing.get('x-note-count')} x-by={trailing.get('x-by')}")
+        say(
+            f"   Add -> id {reply.id}; headers x-served-by={initial.get('x-served-by')}; "
+            f"trailers x-note-count={trailing.get('x-note-count')} x-by={trailing.get('x-by')}"
+        )
 
         say("\n2. client streaming")
+
         async def more_notes() -> AsyncIterator[pb.Note]:
             for text in ("pluggy finds plugins", "h2 speaks HTTP/2", "protobuf packs bytes"):
                 yield pb.Note(author="grace", text=text)
+
         summary = await stub.AddMany(more_notes(), timeout=5)
         say(f"   AddMany -> stored {summary.count} notes, ids {list(summary.ids)}")
 
@@ -143,7 +146,8 @@ async def main() -> int:
                     bad_request = error_details_pb2.BadRequest()
                     if detail.Unpack(bad_request):
                         for violation in bad_request.field_violations:
-                            say(f"   rich detail: field {violation.field!r}: {violation.description}")
+                            field = violation.field
+                            say(f"   rich detail: field {field!r}: {violation.description}")
 
         say("\n7. graceful stop")
         in_flight = asyncio.ensure_future(

@@ -26,7 +26,6 @@ from hyperframe.frame import (
     SettingsFrame,
     WindowUpdateFrame,
 )
-
 from plugrpc_transport.protocol._client_machine import ClientMachine
 from plugrpc_transport.protocol._config import ConnectionConfig
 from plugrpc_transport.protocol._events import MessageReceived
@@ -228,7 +227,9 @@ class RawPeer:
                     first = self._block[0]
                     block = b"".join(f.data for f in self._block)
                     self._block = []
-                    decoded = [(bytes(k), bytes(v)) for k, v in self.decoder.decode(block, raw=True)]
+                    decoded = [
+                        (bytes(k), bytes(v)) for k, v in self.decoder.decode(block, raw=True)
+                    ]
                     out.append(Received(first, decoded))
                 continue
             out.append(Received(frame))
@@ -378,6 +379,16 @@ class EchoService:
         stream.add_cancel_callback(lambda: done.done() or done.set_result(None))
         self.hang_started.set()
         await done
+
+    async def do_Concat(self, stream: Any) -> None:
+        from plugrpc_core import StatusCode
+        from plugrpc_transport.protocol import CallStatus
+
+        parts = []
+        while (item := await stream.receive_message()) is not None:
+            parts.append(item[1])
+        await stream.send_message(b"".join(parts))
+        await stream.send_status(CallStatus(code=StatusCode.OK))
 
     async def do_Stream(self, stream: Any) -> None:
         from plugrpc_core import StatusCode

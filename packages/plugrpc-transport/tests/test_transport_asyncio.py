@@ -6,7 +6,6 @@ import asyncio
 import socket
 
 import pytest
-
 from plugrpc_core import Address, Metadata, StatusCode
 from plugrpc_transport import (
     ConnectionFailed,
@@ -177,9 +176,7 @@ async def test_thousand_concurrent_streams_queue_at_server_limit(echo_service):
     listener = await serve(echo_service, host="127.0.0.1", options=options)
     try:
         conn = await connect(Address(host="127.0.0.1", port=listener.port))
-        results = await asyncio.gather(
-            *(unary(conn, payload=b"c%d" % i) for i in range(1000))
-        )
+        results = await asyncio.gather(*(unary(conn, payload=b"c%d" % i) for i in range(1000)))
         assert [r[1] for r in results] == [[b"c%d" % i] for i in range(1000)]
         assert all(r[2].code is StatusCode.OK for r in results)
         assert echo_service.started == 1000
@@ -326,8 +323,9 @@ async def test_malformed_request_on_raw_socket_neighbour_succeeds(
         frames = await read_until(
             reader,
             peer,
-            lambda fs: sum(1 for f in fs if f.stream_id in (3, 5) and f.kind != "WindowUpdateFrame")
-            >= 3,
+            lambda fs: (
+                sum(1 for f in fs if f.stream_id in (3, 5) and f.kind != "WindowUpdateFrame") >= 3
+            ),
         )
         rst3 = [f for f in frames if f.stream_id == 3]
         assert rst3[0].kind == "RstStreamFrame" and rst3[0].frame.error_code == 1
@@ -361,5 +359,75 @@ async def test_ipv6_and_both_families(echo_service):
             _, messages, _ = await unary(conn6)
             assert messages == [b"ping"]
             conn6.close()
+    finally:
+        await listener.close()
+
+
+async def test_stream_ids_running_out_retires_the_connection(tcp):
+    _listener, conn = tcp
+    reasons = []
+    conn.add_close_listener(reasons.append)
+    h2conn = conn._client_machine._h2
+    # Jump close to 3/4 of the id space, where grpc-go replaces a connection.
+    h2conn.highest_outbound_stream_id = (2**31 - 1) * 3 // 4 - 2  # odd: a client id
+    h2conn.streams.clear()
+    stream = conn.start_stream(head("Echo"))
+    assert not conn.available
+    assert reasons and "stream ids" in reasons[0]
+    # The last stream still completes; then the idle connection closes itself.
+    await stream.send_message(b"last", end=True)
+    assert await stream.receive_message() == (False, b"last")
+    assert (await stream.receive_status()).code is StatusCode.OK
+    await asyncio.wait_for(conn.wait_closed(), 5)
+
+
+async def test_rapid_reset_flood_is_cut_off(echo_service, raw_peer, read_until):
+    options = TransportOptions(max_concurrent_streams=20)
+    listener = await serve(echo_service, host="127.0.0.1", options=options)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        peer = raw_peer()
+        writer.write(peer.preface())
+        pairs = b"".join(
+            peer.request(sid, b"/test.Echo/Hang") + peer.rst(sid) for sid in range(1, 4001, 2)
+        )
+        writer.write(pairs)
+        frames = await read_until(
+            reader, peer, lambda fs: any(f.kind == "GoAwayFrame" for f in fs), timeout=20
+        )
+        [goaway] = [f for f in frames if f.kind == "GoAwayFrame"]
+        assert goaway.frame.error_code == 0xB  # ENHANCE_YOUR_CALM
+        assert goaway.frame.additional_data == b"too_many_resets"
+        await asyncio.wait_for(reader.read(), 5)  # then the server hangs up
+        # Handlers never exceeded the limit, however fast the streams came and went.
+        assert echo_service.max_running <= 20
+        assert echo_service.started <= 1100, echo_service.started
+        writer.close()
+    finally:
+        await listener.close()
+
+
+async def test_ping_flood_while_not_reading_is_cut_off(echo_service, raw_peer, read_until):
+    listener = await serve(echo_service, host="127.0.0.1")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+        peer = raw_peer()
+        writer.write(peer.preface())
+        await writer.drain()
+        for _ in range(100):
+            if listener._connections:
+                break
+            await asyncio.sleep(0.01)
+        [server_conn] = listener._connections
+        # The kernel pushes back: the transport asks the protocol to stop writing.
+        server_conn.pause_writing()
+        writer.write(peer.ping() * 1200)
+        frames = await read_until(
+            reader, peer, lambda fs: any(f.kind == "GoAwayFrame" for f in fs), timeout=10
+        )
+        goaway = next(f for f in frames if f.kind == "GoAwayFrame")
+        assert goaway.frame.error_code == 0xB
+        assert goaway.frame.additional_data == b"too_many_control_frames"
+        writer.close()
     finally:
         await listener.close()

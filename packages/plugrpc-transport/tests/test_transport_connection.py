@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 from h2.settings import SettingCodes
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plugrpc_core import Metadata, StatusCode
+from plugrpc_transport.protocol._client_machine import ClientMachine
 from plugrpc_transport.protocol._config import ConnectionConfig, TokenBucket
 from plugrpc_transport.protocol._events import (
     ConnectionTerminated,
@@ -24,6 +26,7 @@ from plugrpc_transport.protocol._events import (
     TrailersReceived,
 )
 from plugrpc_transport.protocol._headers import CallStatus, RequestHead, ResponseHead
+from plugrpc_transport.protocol._server_machine import ServerMachine
 
 HEAD = RequestHead(path="/pkg.Svc/Method", authority="localhost", metadata=Metadata([("k", "v")]))
 MiB = 1024 * 1024
@@ -304,14 +307,44 @@ def test_over_mcs_refused_without_goaway(make_pair, raw_peer):
     assert not [f for f in frames if f.kind == "GoAwayFrame"]
     assert not pair.server.terminated
     assert pair.server.running_handlers == 3
-    # Running handlers count, not open streams: resetting a stream frees nothing...
+    # Running handlers count, not open streams (grpc-go#6703): after a reset the client is
+    # within its limit again, so its next stream is not refused but waits for a handler.
     pair.server.receive(peer.rst(1), 0.0)
-    events = pair.server.receive(peer.request(11), 0.0)
-    assert not of(events, RequestReceived)
-    # ...a finished handler does.
+    events = pair.server.receive(peer.request(11) + peer.ping(), 0.0)
+    assert not of(events, RequestReceived) and not of(events, PingReceived)
+    assert pair.server.input_blocked
+    assert not peer.parse(pair.server.data_to_send())  # nothing refused, nothing answered
+    assert pair.server.resume(0.0) == []  # still no slot
     pair.server.handler_finished()
-    events = pair.server.receive(peer.request(13), 0.0)
-    assert [e.stream_id for e in of(events, RequestReceived)] == [13]
+    events = pair.server.resume(0.0)
+    assert [type(e) for e in events] == [RequestReceived, PingReceived]
+    assert events[0].stream_id == 11
+    assert not pair.server.input_blocked
+    assert pair.server.running_handlers == 3
+
+
+def test_rst_then_new_stream_in_one_read_waits_for_the_handler(make_pair, raw_peer):
+    # The race of a client that cancels and immediately starts its next call: the new
+    # stream must not be refused because the cancelled handler has not returned yet.
+    pair = make_pair(ConnectionConfig(), ConnectionConfig(max_concurrent_streams=1))
+    peer = raw_peer()
+    assert of(pair.server.receive(peer.request(1), 0.0), RequestReceived)
+    events = pair.server.receive(peer.rst(1) + peer.request(3, end_stream=True), 0.0)
+    assert [type(e) for e in events] == [StreamReset]
+    assert pair.server.input_blocked
+    pair.server.handler_finished()
+    events = pair.server.resume(0.0)
+    assert [type(e) for e in events] == [RequestReceived, RequestEnded]
+    assert not [f for f in peer.parse(pair.server.data_to_send()) if f.kind == "RstStreamFrame"]
+
+
+def test_oversized_frame_rejected_on_its_header(make_pair, raw_peer):
+    pair = make_pair()
+    raw_peer()
+    # Only the 9-byte header of a 1 MiB frame: rejected before any body is buffered.
+    header = (1 << 20).to_bytes(3, "big") + b"\x00\x00\x00\x00\x00\x01"
+    events = pair.server.receive(header, 0.0)
+    assert [(type(e), e.error_code) for e in events] == [(ConnectionTerminated, 0x6)]
 
 
 def test_client_queues_to_the_servers_limit(make_pair):
@@ -442,3 +475,56 @@ def test_server_response_after_queued_data_reports_sent(make_pair):
     assert of(server_events, ResponseSent) == [ResponseSent(stream_id=sid)]
     assert of(client_events, TrailersReceived)
     assert not pair.server.is_open(sid)
+
+
+def _summary(events):
+    out = []
+    for e in events:
+        if type(e) is MessageReceived:
+            out.append(("message", e.stream_id, e.payload, e.compressed))
+        elif type(e) is RequestReceived:
+            out.append(("request", e.stream_id, e.head))
+        else:
+            out.append((type(e).__name__, getattr(e, "stream_id", None)))
+    return out
+
+
+def _client_bytes():
+    client = ClientMachine()
+    client.initiate()
+    for i in range(3):
+        sid = client.start_request(HEAD)
+        client.send_message(sid, b"a" * (i * 7000), compressed=bool(i % 2))
+        client.send_message(sid, b"b%d" % i, end=True)
+    client.ping(b"pingping")
+    return bytes(client.data_to_send())
+
+
+_WHOLE = _client_bytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=4000), max_size=40))
+def test_any_split_of_the_input_gives_the_same_events(cuts):
+    def run(chunks):
+        server = ServerMachine()
+        server.initiate()
+        events = []
+        for chunk in chunks:
+            new = server.receive(chunk, 0.0)
+            for e in new:
+                if type(e) is MessageReceived:
+                    server.consume(e.stream_id, e.flow_size)
+            events += new
+        assert not server.terminated
+        return events
+
+    expected = run([_WHOLE])
+    chunks, pos = [], 0
+    for cut in cuts:
+        chunks.append(_WHOLE[pos : pos + cut])
+        pos += cut
+    chunks.append(_WHOLE[pos:])
+    got = run([c for c in chunks if c])
+    assert _summary(got) == _summary(expected)
+    assert len([e for e in got if type(e) is MessageReceived]) == 6

@@ -5,7 +5,6 @@ machine, with a healthy neighbour stream on the same connection that must comple
 from __future__ import annotations
 
 import pytest
-
 from plugrpc_core import StatusCode
 from plugrpc_transport.protocol._config import ConnectionConfig
 from plugrpc_transport.protocol._events import (
@@ -29,20 +28,20 @@ PROTOCOL_ERROR = 0x1
 
 # (id, header list, expected answer): ("rst", code) or ("status", http_status, grpc_code)
 CASES = [
-    ("uppercase-name", BASE + [(b"X-Upper", b"v")], ("rst", PROTOCOL_ERROR)),
-    ("connection-header", BASE + [(b"connection", b"keep-alive")], ("rst", PROTOCOL_ERROR)),
-    ("keep-alive-header", BASE + [(b"keep-alive", b"5")], ("rst", PROTOCOL_ERROR)),
-    ("te-gzip", BASE[:5] + [(b"te", b"gzip")], ("rst", PROTOCOL_ERROR)),
-    ("crlf-in-value", BASE + [(b"x-evil", b"a\r\nb")], ("rst", PROTOCOL_ERROR)),
-    ("nul-in-value", BASE + [(b"x-evil", b"a\x00b")], ("rst", PROTOCOL_ERROR)),
+    ("uppercase-name", [*BASE, (b"X-Upper", b"v")], ("rst", PROTOCOL_ERROR)),
+    ("connection-header", [*BASE, (b"connection", b"keep-alive")], ("rst", PROTOCOL_ERROR)),
+    ("keep-alive-header", [*BASE, (b"keep-alive", b"5")], ("rst", PROTOCOL_ERROR)),
+    ("te-gzip", [*BASE[:5], (b"te", b"gzip")], ("rst", PROTOCOL_ERROR)),
+    ("crlf-in-value", [*BASE, (b"x-evil", b"a\r\nb")], ("rst", PROTOCOL_ERROR)),
+    ("nul-in-value", [*BASE, (b"x-evil", b"a\x00b")], ("rst", PROTOCOL_ERROR)),
     ("missing-path", [h for h in BASE if h[0] != b":path"], ("rst", PROTOCOL_ERROR)),
-    ("duplicate-pseudo", BASE[:3] + [(b":path", b"/x.Y/Z")] + BASE[3:], ("rst", PROTOCOL_ERROR)),
-    ("unknown-pseudo", BASE[:4] + [(b":protocol", b"x")] + BASE[4:], ("rst", PROTOCOL_ERROR)),
+    ("duplicate-pseudo", [*BASE[:3], (b":path", b"/x.Y/Z"), *BASE[3:]], ("rst", PROTOCOL_ERROR)),
+    ("unknown-pseudo", [*BASE[:4], (b":protocol", b"x"), *BASE[4:]], ("rst", PROTOCOL_ERROR)),
     ("pseudo-after-regular", BASE[4:] + BASE[:4], ("rst", PROTOCOL_ERROR)),
-    ("get-method", [(b":method", b"GET")] + BASE[1:], ("status", 405, StatusCode.INTERNAL)),
+    ("get-method", [(b":method", b"GET"), *BASE[1:]], ("status", 405, StatusCode.INTERNAL)),
     (
         "html-content-type",
-        BASE[:4] + [(b"content-type", b"text/html")] + BASE[5:],
+        [*BASE[:4], (b"content-type", b"text/html"), *BASE[5:]],
         ("status", 415, None),
     ),
     (
@@ -50,11 +49,11 @@ CASES = [
         [h for h in BASE if h[0] != b":authority"] + [(b"host", b"a"), (b"host", b"b")],
         ("status", 400, StatusCode.INTERNAL),
     ),
-    ("bad-timeout", BASE + [(b"grpc-timeout", b"1x")], ("status", 400, StatusCode.INTERNAL)),
-    ("bad-bin", BASE + [(b"x-data-bin", b"!!!")], ("status", 400, StatusCode.INTERNAL)),
+    ("bad-timeout", [*BASE, (b"grpc-timeout", b"1x")], ("status", 400, StatusCode.INTERNAL)),
+    ("bad-bin", [*BASE, (b"x-data-bin", b"!!!")], ("status", 400, StatusCode.INTERNAL)),
     (
         "oversized",
-        BASE + [(b"x-big", b"a" * 20_000)],
+        [*BASE, (b"x-big", b"a" * 20000)],
         ("status", 431, StatusCode.RESOURCE_EXHAUSTED),
     ),
 ]

@@ -7,6 +7,7 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from h2.exceptions import NoAvailableStreamIDError, TooManyStreamsError
 from plugrpc_core import StatusCode
 
 from ._client_stream import ClientStream
@@ -152,23 +153,43 @@ class ClientConnection(H2Protocol):
         waiters.append(waiter)
         await waiter
 
-    def _start(self, stream: ClientStream) -> None:
+    def _start(self, stream: ClientStream) -> bool:
         machine = self._client_machine
-        sid = machine.start_request(stream.head)
+        try:
+            sid = machine.start_request(stream.head)
+        except TooManyStreamsError:
+            # h2 still counts a stream we consider finished: wait for the next slot.
+            self._queue.appendleft(stream)
+            return False
+        except NoAvailableStreamIDError:
+            self._queue.appendleft(stream)
+            self._stop_accepting("the connection ran out of stream ids")
+            self._fail_queue("the connection ran out of stream ids")
+            return False
         stream.stream_id = sid
         self._streams[sid] = stream
         stream._wake_writers()
         self._schedule_flush()
         if not machine.accepting_streams:
             self._stop_accepting("the connection ran out of stream ids")
+        return True
 
     def _start_queued(self) -> None:
         queue = self._queue
         machine = self._client_machine
         while queue and len(self._streams) < machine.max_concurrent_streams:
             if not machine.accepting_streams:
+                self._fail_queue("the connection ran out of stream ids")
                 return
-            self._start(queue.popleft())
+            if not self._start(queue.popleft()):
+                return
+
+    def _fail_queue(self, reason: str) -> None:
+        """Queued streams never left the client: unprocessed, safe to retry elsewhere."""
+        queued = list(self._queue)
+        self._queue.clear()
+        for stream in queued:
+            stream._finish(_unavailable(reason), True)
 
     def _cancel_stream(self, stream: ClientStream) -> None:
         sid = stream.stream_id
@@ -203,10 +224,7 @@ class ClientConnection(H2Protocol):
 
     def _fail_all(self, message: str) -> None:
         status = _unavailable(message)
-        queued = list(self._queue)
-        self._queue.clear()
-        for stream in queued:
-            stream._finish(status, True)
+        self._fail_queue(message)
         streams = list(self._streams.values())
         self._streams.clear()
         for stream in streams:
@@ -266,10 +284,7 @@ class ClientConnection(H2Protocol):
                 debug = event.debug.decode("utf-8", "replace")
                 reason = f"server sent GOAWAY (error code {event.error_code}) {debug}".strip()
                 self._stop_accepting(reason)
-                queued = list(self._queue)
-                self._queue.clear()
-                for stream in queued:
-                    stream._finish(_unavailable(reason), True)
+                self._fail_queue(reason)
             elif kind is ConnectionTerminated:
                 self._stop_accepting(event.message)
                 self._fail_all(event.message)

@@ -93,6 +93,8 @@ class H2Protocol(asyncio.Protocol):
             return
         if len(data) <= self._read_slice:
             self._process(data)
+            if self._reading_paused or self._input_blocked():
+                self._update_reading()
         else:
             self._inbox.append(memoryview(data))
             self._drain_inbox()
@@ -135,16 +137,26 @@ class H2Protocol(asyncio.Protocol):
                 piece = inbox.popleft()
             budget -= len(piece)
             self._process(piece)
-        transport = self._transport
         if inbox and not self._lost:
             self._draining_inbox = True
-            if not self._reading_paused and transport is not None:
-                self._reading_paused = True
-                transport.pause_reading()
             self._loop.call_soon(self._drain_inbox)
-        elif self._reading_paused and transport is not None and not self._lost:
-            self._reading_paused = False
-            transport.resume_reading()
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        """Pause reading while input is queued or the machine waits (resume otherwise)."""
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        pause = bool(self._inbox) or self._input_blocked()
+        if pause != self._reading_paused:
+            self._reading_paused = pause
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    def _input_blocked(self) -> bool:
+        return False
 
     def _process(self, data: bytes | memoryview) -> None:
         machine = self._machine
@@ -154,9 +166,8 @@ class H2Protocol(asyncio.Protocol):
                 self._dispatch(events)
         except Exception:
             _log.exception("internal error while handling input; closing the connection")
-            machine.close(2)  # INTERNAL_ERROR
-            self._flush()
-            self._abort()
+            machine.close(2)  # GOAWAY(INTERNAL_ERROR); connection_lost fails the streams
+            self._close_transport()
             return
         self._flush()
         if machine.terminated:
@@ -172,7 +183,7 @@ class H2Protocol(asyncio.Protocol):
     def _flush(self) -> None:
         self._flush_scheduled = False
         transport = self._transport
-        if transport is None or self._write_paused or self._lost:
+        if transport is None or self._write_paused or self._lost or transport.is_closing():
             return
         data = self._machine.data_to_send()
         if data:
@@ -190,7 +201,7 @@ class H2Protocol(asyncio.Protocol):
     def _close_transport(self) -> None:
         """Write what is queued (GOAWAY included), then close the socket."""
         transport = self._transport
-        if transport is None or self._lost:
+        if transport is None or self._lost or transport.is_closing():
             return
         # Even while paused: the transport buffers it and flushes before closing.
         data = self._machine.data_to_send()

@@ -53,6 +53,7 @@ class ServerConnection(H2Protocol):
         self._write_quota = config.write_quota
         self._streams: dict[int, ServerStream] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._resume_scheduled = False
         self.peer = ""
         self.peer_certificate: dict[str, Any] | None = None
 
@@ -137,7 +138,34 @@ class ServerConnection(H2Protocol):
             self._close_if_drained()
 
     def _handler_finished(self, stream: ServerStream) -> None:
-        self._server_machine.handler_finished()
+        machine = self._server_machine
+        machine.handler_finished()
+        if machine.input_blocked and not self._resume_scheduled:
+            # Not inline: this may run inside _dispatch, and events must stay in order.
+            self._resume_scheduled = True
+            self._loop.call_soon(self._resume_input)
+
+    def _resume_input(self) -> None:
+        self._resume_scheduled = False
+        if self._lost:
+            return
+        machine = self._server_machine
+        try:
+            events = machine.resume(self._loop.time())
+            if events:
+                self._dispatch(events)
+        except Exception:
+            _log.exception("internal error while handling input; closing the connection")
+            machine.close(2)  # GOAWAY(INTERNAL_ERROR); connection_lost fails the streams
+            self._close_transport()
+            return
+        self._flush()
+        if machine.terminated:
+            self._close_transport()
+        self._update_reading()
+
+    def _input_blocked(self) -> bool:
+        return self._server_machine.input_blocked
 
     # ----------------------------------------------------------------- shutdown
 

@@ -20,9 +20,12 @@ Policies, with their sources:
   MAX_HEADER_LIST_SIZE get a trailers-only 431 with RESOURCE_EXHAUSTED; only blocks over
   the HPACK hard limit (4x, at least 64 KiB) end the connection (they are attacks).
 * **Concurrency counts running handlers, not open streams** (grpc-go#6703, CVE-2023-44487).
-  A request arriving while ``max_concurrent_streams`` handlers run is refused with
-  RST_STREAM(REFUSED_STREAM), never GOAWAY (grpc/grpc#34654); the client may retry it
-  transparently. The owner reports finished handlers with ``handler_finished()``.
+  When ``max_concurrent_streams`` handlers run, the server stops *before* the next HEADERS
+  frame that opens a stream and holds the rest of the input (``input_blocked``) until the
+  owner reports a finished handler (``handler_finished``, then ``resume``), as grpc-go's
+  reader waits on its quota. A client whose open streams exceed the advertised limit (or
+  that raced our SETTINGS) gets RST_STREAM(REFUSED_STREAM) for the extra stream, never a
+  GOAWAY (grpc/grpc#34654); it may retry it transparently.
 * **GOAWAY lets in-flight streams finish** (RFC 9113 section 6.8; gRFC A9; h2#1181
   worked around in ``_h2patch``). The server drains in two steps, as grpc-go does:
   GOAWAY(2**31-1) plus a PING; when the PING ACK arrives (or the owner's timer calls
@@ -44,9 +47,9 @@ Policies, with their sources:
   received or provoked, glitches (PRIORITY, unknown frames), control-frame ACKs waiting for
   the writer, consecutive empty DATA frames. Exhausting one sends GOAWAY
   ENHANCE_YOUR_CALM and terminates the machine.
-* **Bounded work per call**: ``receive`` feeds h2 in slices of 16 KiB and checks the
-  budgets between them, so an attack costs at most one slice after its budget ran out; the
-  owner bounds the bytes it passes per event-loop turn.
+* **Bounded work per call**: ``receive`` feeds h2 in slices of 16 KiB (whole frames on the
+  server, see ``_gate``) and checks the budgets between them, so an attack costs at most one
+  slice after its budget ran out; the owner bounds the bytes it passes per event-loop turn.
 """
 
 from __future__ import annotations
@@ -224,26 +227,29 @@ class MachineBase:
         return events
 
     def _receive(self, view: memoryview) -> None:
-        h2 = self._h2
-        handlers = self._handlers
         size = len(view)
         pos = 0
         while pos < size and not self._terminated:
-            piece = view[pos : pos + _SLICE] if size - pos > _SLICE else view[pos:]
-            pos += _SLICE
-            try:
-                h2_events = h2.receive_data(piece)
-            except ProtocolError as exc:
-                # h2 queued GOAWAY with the right error code already.
-                code = int(getattr(exc, "error_code", None) or ErrorCodes.PROTOCOL_ERROR)
-                self._terminate(code, f"HTTP/2 protocol error from the peer: {exc}")
-                return
-            for event in h2_events:
-                handler = handlers.get(type(event))
-                if handler is not None:
-                    handler(event)
-                    if self._terminated:
-                        return
+            end = pos + _SLICE
+            self._feed(view[pos:end] if end < size else view[pos:])
+            pos = end
+
+    def _feed(self, piece: memoryview) -> None:
+        """Hand ``piece`` to h2 and dispatch what it reports."""
+        try:
+            h2_events = self._h2.receive_data(piece)
+        except ProtocolError as exc:
+            # h2 queued GOAWAY with the right error code already.
+            code = int(getattr(exc, "error_code", None) or ErrorCodes.PROTOCOL_ERROR)
+            self._terminate(code, f"HTTP/2 protocol error from the peer: {exc}")
+            return
+        handlers = self._handlers
+        for event in h2_events:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(event)
+                if self._terminated:
+                    return
 
     def data_to_send(self) -> bytearray:
         """Bytes to write to the peer (possibly empty), handed over without a copy."""

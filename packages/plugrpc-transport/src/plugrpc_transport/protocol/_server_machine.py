@@ -12,6 +12,8 @@ from ._config import ConnectionConfig
 from ._connection import MachineBase, StreamState
 from ._errors import RequestRejected
 from ._events import DrainFinalized, GoAwayReceived, RequestEnded, RequestReceived, StreamFailed
+from ._gate import CUT, OVERSIZED, scan_frames
+from ._h2patch import CONNECTION_PREFACE
 from ._headers import CallStatus, ResponseHead, header_list_size
 from ._request import parse_request_headers
 from ._response import build_rejection_trailers, build_response_headers, build_trailers
@@ -25,6 +27,7 @@ DRAIN_PING_DATA = b"plgdrain"
 """Opaque data of the PING that follows the first GOAWAY of a graceful drain."""
 
 _MAX_STREAM_ID = 2**31 - 1
+_SLICE = 16384  # bytes of whole frames handed to h2 between two checks
 _DEFAULT_HEAD_CACHE: dict[str, list[tuple[bytes, bytes]]] = {}
 
 
@@ -39,6 +42,9 @@ class ServerMachine(MachineBase):
         config = config or ConnectionConfig()
         super().__init__(config, client=False, max_concurrent_streams=config.max_concurrent_streams)
         self._running = 0
+        self._partial = bytearray()  # an incomplete frame, kept until the rest arrives
+        self._held: bytearray | None = None  # input waiting for a handler slot
+        self._preface_left = len(CONNECTION_PREFACE)
         self._drain_phase = 0
         self._drain_last_id = _MAX_STREAM_ID
         self._register_common()
@@ -59,9 +65,76 @@ class ServerMachine(MachineBase):
         return self._running
 
     def handler_finished(self) -> None:
-        """A handler started by a ``RequestReceived`` ended: free its concurrency slot."""
+        """A handler started by a ``RequestReceived`` ended: free its concurrency slot.
+
+        If input is waiting for a slot (``input_blocked``), call ``resume`` next.
+        """
         if self._running > 0:
             self._running -= 1
+
+    @property
+    def input_blocked(self) -> bool:
+        """Whether input waits for a handler slot; the owner should stop reading."""
+        return self._held is not None
+
+    def resume(self, now: float) -> list[Any]:
+        """Process input that waited for a handler slot (see ``receive``)."""
+        held = self._held
+        if held is None or self._terminated:
+            return []
+        self._held = None
+        return self.receive(held, now)
+
+    def _receive(self, view: memoryview) -> None:
+        # Whole frames only, so that input can stop before a HEADERS frame (see _gate).
+        if self._held is not None:
+            self._held += view
+            return
+        if self._partial:
+            self._partial += view
+            view = memoryview(self._partial)
+            self._partial = bytearray()
+        size = len(view)
+        pos = 0
+        if self._preface_left:
+            pos = min(self._preface_left, size)
+            self._preface_left -= pos
+            self._feed(view[:pos])
+        h2 = self._h2
+        cap = self._config.max_concurrent_streams
+        while pos < size and not self._terminated:
+            room = max(cap - self._running, 0)
+            stop, reason, _ = scan_frames(
+                view, pos, _SLICE, h2.max_inbound_frame_size, h2.highest_inbound_stream_id, room
+            )
+            if stop == pos:
+                if reason == CUT:
+                    if len(self._streams) < cap:
+                        # A handler slot is needed and none is free: wait (grpc-go#6703).
+                        self._held = bytearray(view[pos:])
+                        return
+                    # The client exceeds its open-stream limit: let the stream in to refuse it.
+                    stop, reason, _ = scan_frames(
+                        view,
+                        pos,
+                        _SLICE,
+                        h2.max_inbound_frame_size,
+                        h2.highest_inbound_stream_id,
+                        room + 1,
+                    )
+                elif reason == OVERSIZED:
+                    h2.send_goaway_frame(h2.highest_inbound_stream_id, ErrorCodes.FRAME_SIZE_ERROR)
+                    self._terminate(
+                        ErrorCodes.FRAME_SIZE_ERROR,
+                        "frame larger than our SETTINGS_MAX_FRAME_SIZE (RFC 9113 4.2)",
+                    )
+                    return
+                if stop == pos:
+                    break  # an incomplete frame: wait for the rest
+            self._feed(view[pos:stop])
+            pos = stop
+        if pos < size and not self._terminated:
+            self._partial = bytearray(view[pos:])
 
     @property
     def draining(self) -> bool:
@@ -165,8 +238,10 @@ class ServerMachine(MachineBase):
         headers = event.headers
         self._empty_run = 0
         ended = event.stream_ended is not None
-        if sid > self._drain_last_id or self._running >= self._config.max_concurrent_streams:
-            # Over our MAX_CONCURRENT_STREAMS, or after the final GOAWAY: refused, retryable.
+        cap = self._config.max_concurrent_streams
+        if sid > self._drain_last_id or len(self._streams) >= cap or self._running >= cap:
+            # The client opened more streams than our MAX_CONCURRENT_STREAMS (or raced our
+            # SETTINGS), or came after the final GOAWAY: refused, retryable (row 13).
             self._count_reset()
             if not self._terminated:
                 self._h2.reset_stream(sid, ErrorCodes.REFUSED_STREAM)
