@@ -164,6 +164,15 @@ def servicer_context() -> Any:
         def set_compression(self, name: str | None) -> None:
             return None
 
+        def set_message_compression(self, enabled: bool) -> None:
+            return None
+
+        def request_compressed(self) -> bool | None:
+            return None
+
+        def auth_context(self) -> dict[str, Any]:
+            return {"transport_security_type": "insecure"}
+
         def time_remaining(self) -> float | None:
             return None
 

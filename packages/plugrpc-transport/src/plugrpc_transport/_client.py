@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from h2.exceptions import NoAvailableStreamIDError, TooManyStreamsError
 from plugrpc_core import StatusCode
@@ -48,6 +48,19 @@ def _unavailable(message: str) -> CallStatus:
     return CallStatus(code=StatusCode.UNAVAILABLE, message=message)
 
 
+def _skip_tls_shutdown_wait(transport: asyncio.BaseTransport) -> None:
+    """After ``close()`` of a TLS transport, drop the socket once everything is written.
+
+    asyncio would wait up to 30 s for the server's close_notify, which gRPC C-core never
+    sends. grpc-go closes without waiting for it, and so do we: GOAWAY and our close_notify
+    are already handed to the kernel, which still delivers them.
+    """
+    # Duck-typed: uvloop's transports do not derive from asyncio's classes.
+    writer = cast("asyncio.WriteTransport", transport)
+    if writer.get_extra_info("ssl_object") is not None and writer.get_write_buffer_size() == 0:
+        writer.abort()
+
+
 class ClientConnection(H2Protocol):
     """One HTTP/2 connection to a server, carrying many calls. Made by ``connect``.
 
@@ -77,9 +90,23 @@ class ClientConnection(H2Protocol):
         self._draining = False
         self._closing = False
         self._idle_waiters: list[asyncio.Future[None]] = []
+        self._alpn_error: str | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.peer = format_peer(transport.get_extra_info("peername"), self._unix_path)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            # gRPC over TLS must negotiate h2 by ALPN; grpc-go refuses a server that picks
+            # nothing or something else (census 2.1). Check before the preface goes out.
+            protocol = ssl_object.selected_alpn_protocol()
+            if protocol != "h2":
+                chosen = f"chose {protocol!r}" if protocol else "chose no protocol"
+                self._alpn_error = (
+                    f"TLS ALPN negotiation failed: gRPC needs 'h2' and the server {chosen}"
+                )
+                transport.close()
+                _skip_tls_shutdown_wait(transport)
+                return
         super().connection_made(transport)
 
     # ----------------------------------------------------------------- public API
@@ -145,6 +172,11 @@ class ClientConnection(H2Protocol):
     async def wait_closed(self) -> None:
         """Wait until the socket is closed."""
         await self._wait_lost()
+
+    def _close_transport(self) -> None:
+        super()._close_transport()
+        if self._transport is not None and not self._lost:
+            _skip_tls_shutdown_wait(self._transport)
 
     # ----------------------------------------------------------------- streams
 
@@ -316,7 +348,7 @@ async def connect(
 
     Raises:
         ConnectionFailed: connecting failed or took longer than ``timeout`` seconds, or TLS
-            negotiated an ALPN protocol other than ``h2``.
+            did not negotiate ALPN ``h2``.
     """
     loop = asyncio.get_running_loop()
     conn = ClientConnection(loop, options, address.path)
@@ -341,12 +373,6 @@ async def connect(
         raise ConnectionFailed(f"timed out after {timeout} s connecting to {address}") from None
     except OSError as exc:
         raise ConnectionFailed(f"cannot connect to {address}: {exc}") from exc
-    if ssl is not None:
-        ssl_object = conn._transport.get_extra_info("ssl_object") if conn._transport else None
-        protocol = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
-        if protocol is not None and protocol != "h2":
-            conn.close()
-            raise ConnectionFailed(
-                f"{address} negotiated ALPN protocol {protocol!r}, not 'h2' (census 2.1)"
-            )
+    if conn._alpn_error is not None:
+        raise ConnectionFailed(f"cannot connect to {address}: {conn._alpn_error}")
     return conn

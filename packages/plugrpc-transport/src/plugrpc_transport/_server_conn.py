@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._io import H2Protocol, format_peer, wake_all
 from ._server_stream import ServerStream
@@ -59,6 +59,23 @@ class ServerConnection(H2Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.peer = format_peer(transport.get_extra_info("peername"))
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None and ssl_object.selected_alpn_protocol() != "h2":
+            # gRPC over TLS requires ALPN h2 (census 2.1; grpc-go enforces it both ways).
+            # Nothing HTTP/2 is sent: close the TLS connection and say why here, since the
+            # client may only see the socket close.
+            _log.warning(
+                "closing TLS connection from %s: the client did not negotiate ALPN 'h2' "
+                "(selected: %r); gRPC requires HTTP/2 negotiated by ALPN",
+                self.peer,
+                ssl_object.selected_alpn_protocol(),
+            )
+            writer = cast("asyncio.WriteTransport", transport)  # uvloop's too (duck-typed)
+            writer.close()
+            if not writer.get_write_buffer_size():
+                # close_notify is written; do not wait up to 30 s for the client's.
+                writer.abort()
+            return
         self.peer_certificate = transport.get_extra_info("peercert") or None
         self._listener._connections.add(self)
         # Slowloris defence (reliability row 20): preface and SETTINGS must arrive in time.

@@ -8,6 +8,8 @@ and the interceptor base classes.
 from __future__ import annotations
 
 from plugrpc_core import (
+    CallCredentials,
+    CallCredentialsInfo,
     ClientCallDetails,
     ClientInterceptor,
     ConnectivityState,
@@ -47,6 +49,8 @@ __all__ = [
     "AbortError",
     "BackoffConfig",
     "Call",
+    "CallCredentials",
+    "CallCredentialsInfo",
     "Channel",
     "ClientCallDetails",
     "ClientInterceptor",

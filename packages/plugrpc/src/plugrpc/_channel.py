@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from plugrpc_core import (
+    CallCredentials,
     ChannelCredentials,
     ClientCallDetails,
     ClientInterceptor,
@@ -35,7 +36,7 @@ from ._client_calls import (
     UnaryStreamCallImpl,
     UnaryUnaryCallImpl,
 )
-from ._control import ChannelControl
+from ._control import DEFAULT_IDLE_TIMEOUT, ChannelControl
 from ._insecure import InsecureChannelCredentials
 from ._intercepted import InterceptedCall
 from ._marshal import CompressionSet, decoder_for, encoder_for
@@ -43,7 +44,7 @@ from ._marshal import CompressionSet, decoder_for, encoder_for
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from plugrpc_core import Address, MetadataLike, MethodConfig, ServiceConfig
+    from plugrpc_core import Address, Compressor, MetadataLike, MethodConfig, ServiceConfig
 
     from ._stub_types import (
         StreamStreamMethod,
@@ -113,6 +114,7 @@ class _Multicallable:
         wait_for_ready: bool | None = None,
         compression: str | None = None,
         content_subtype: str | None = None,
+        credentials: CallCredentials | None = None,
     ) -> Any:
         channel = self._channel
         if channel._closed:
@@ -130,15 +132,19 @@ class _Multicallable:
             )
 
             def make_call(d: ClientCallDetails, r: Any) -> ClientCall:
-                return self._make_call(rt, d, r)
+                return self._make_call(rt, d, r, credentials)
 
             return InterceptedCall(channel._interceptors, details, request, make_call)
         return _CALL_CLASSES[rt.kind](
-            channel, rt, request, timeout, md, wait_for_ready, compression
+            channel, rt, request, timeout, md, wait_for_ready, compression, credentials
         )
 
     def _make_call(
-        self, base: _MethodRuntime, details: ClientCallDetails, request: Any
+        self,
+        base: _MethodRuntime,
+        details: ClientCallDetails,
+        request: Any,
+        credentials: CallCredentials | None = None,
     ) -> ClientCall:
         rt = base
         if details.method != base.path:
@@ -153,6 +159,7 @@ class _Multicallable:
             Metadata.coerce(details.metadata),
             details.wait_for_ready,
             details.compression,
+            credentials,
         )
 
 
@@ -177,6 +184,12 @@ class Channel:
             gives none (gRFC A21).
         disable_service_config: ignore service configs from the resolver.
         compression: default ``grpc-encoding`` for requests (a compressor plugin's name).
+        compressors: compressor instances that replace the installed plugin's default
+            instance for their name (``GzipCompressor(level=1)``), or add a name.
+        call_credentials: credentials whose metadata every call carries (per-call
+            ``credentials=`` add to them), e.g. an OAuth token source.
+        allow_insecure_call_credentials: let call credentials that require a secure
+            transport run on an insecure channel (refused by default, as in grpc-go).
         content_subtype: the codec for calls (``proto`` by default).
         max_receive_message_length: bytes; larger responses fail RESOURCE_EXHAUSTED (4 MiB).
         max_send_message_length: bytes; larger requests fail RESOURCE_EXHAUSTED (2 GiB - 1).
@@ -186,6 +199,8 @@ class Channel:
         connect_timeout: the minimum time a connection attempt may take (20 s); with
             ``backoff``, grpc-go's connection backoff parameters.
         backoff: connection backoff (1 s, x1.6, jitter 0.2, max 120 s by default).
+        idle_timeout: seconds without calls after which the channel goes IDLE, closing its
+            connections until the next call (30 minutes, as grpc-go; None or 0: never).
 
     Raises:
         ValueError: a malformed target or service config, or an unknown plugin (the message
@@ -201,6 +216,9 @@ class Channel:
         default_service_config: str | Mapping[str, Any] | None = None,
         disable_service_config: bool = False,
         compression: str | None = None,
+        compressors: Sequence[Compressor] = (),
+        call_credentials: Sequence[CallCredentials] = (),
+        allow_insecure_call_credentials: bool = False,
         content_subtype: str = "proto",
         max_receive_message_length: int = DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH,
         max_send_message_length: int = DEFAULT_MAX_SEND_MESSAGE_LENGTH,
@@ -209,6 +227,7 @@ class Channel:
         transport_options: TransportOptions | None = None,
         connect_timeout: float = 20.0,
         backoff: BackoffConfig | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
         self._closed = False
         self._credentials = credentials or InsecureChannelCredentials()
@@ -216,7 +235,23 @@ class Channel:
         for interceptor in self._interceptors:
             if not isinstance(interceptor, ClientInterceptor):
                 raise TypeError(f"not a ClientInterceptor: {interceptor!r}")
-        self._compression = CompressionSet()
+        self._allow_insecure_call_credentials = allow_insecure_call_credentials
+        self._call_credentials: tuple[CallCredentials, ...] = tuple(call_credentials)
+        for call_creds in self._call_credentials:
+            if not isinstance(call_creds, CallCredentials):
+                raise TypeError(f"not CallCredentials: {call_creds!r}")
+            if (
+                call_creds.requires_secure_transport
+                and not self._credentials.is_secure
+                and not allow_insecure_call_credentials
+            ):
+                # grpc-go refuses to dial in this case (errTransportCredentialsMissing).
+                raise ValueError(
+                    f"{call_creds!r} requires a secure transport, but the channel's "
+                    f"credentials ({self._credentials!r}) are insecure: use TLS, or pass "
+                    "allow_insecure_call_credentials=True"
+                )
+        self._compression = CompressionSet(compressors)
         if compression is not None and compression != "identity":
             self._compression.require(compression)
         self._default_compression = compression
@@ -246,6 +281,7 @@ class Channel:
             default_service_config=default_config,
             disable_service_config=disable_service_config,
             backoff=backoff,
+            idle_timeout=idle_timeout,
         )
         self._scheme = "https" if self._credentials.is_secure else "http"
         self._authority = (

@@ -14,12 +14,12 @@ import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
-from plugrpc_core import Metadata, PickInfo, RpcError, StatusCode
+from plugrpc_core import CallCredentialsInfo, Metadata, PickInfo, RpcError, StatusCode
 from plugrpc_transport import ConnectionUnavailable, StreamClosed
 from plugrpc_transport.protocol import CallStatus, RequestHead
 
 if TYPE_CHECKING:
-    from plugrpc_core import Compressor
+    from plugrpc_core import CallCredentials, Compressor, MetadataValue
     from plugrpc_transport import ClientConnection, ClientStream
 
     from ._channel import Channel, _MethodRuntime
@@ -37,12 +37,26 @@ _STATUS_CANCELLED = CallStatus(
     code=StatusCode.CANCELLED, message="Locally cancelled by application!"
 )
 _STATUS_DEADLINE = CallStatus(code=StatusCode.DEADLINE_EXCEEDED, message="Deadline Exceeded")
+# gRFC A54: codes the control plane must not hand to the data plane; call credentials that
+# fail with one of them fail the call with INTERNAL instead (as grpc-go does).
+_RESTRICTED_CODES = frozenset(
+    {
+        StatusCode.INVALID_ARGUMENT,
+        StatusCode.NOT_FOUND,
+        StatusCode.ALREADY_EXISTS,
+        StatusCode.FAILED_PRECONDITION,
+        StatusCode.ABORTED,
+        StatusCode.OUT_OF_RANGE,
+        StatusCode.DATA_LOSS,
+    }
+)
 
 
 class ClientCall:
     """State shared by every client call kind."""
 
     __slots__ = (
+        "_call_credentials",
         "_channel",
         "_compressor",
         "_deadline",
@@ -56,6 +70,7 @@ class ClientCall:
         "_metadata",
         "_on_done",
         "_opened",
+        "_response_compressed",
         "_response_encoding",
         "_rt",
         "_start_future",
@@ -74,6 +89,7 @@ class ClientCall:
         metadata: Metadata,
         wait_for_ready: bool | None,
         compression: str | None,
+        credentials: CallCredentials | None = None,
     ) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
@@ -85,6 +101,8 @@ class ClientCall:
         self._initial_metadata: Metadata | None = None
         self._headers_read = False
         self._response_encoding: str | None = None
+        self._response_compressed: bool | None = None
+        self._call_credentials = credentials
         self._start_future: asyncio.Future[None] | None = None
         self._status_waiters: list[asyncio.Future[None]] | None = None
         self._on_done: Any = None
@@ -221,6 +239,9 @@ class ClientCall:
         channel = self._channel
         rt = self._rt
         control = channel._control
+        metadata = self._metadata
+        if channel._call_credentials or self._call_credentials is not None:
+            metadata = await self._with_credentials()
         info = PickInfo(method=rt.path, metadata=self._metadata)
         while True:
             conn, pick = await control.pick(
@@ -243,7 +264,7 @@ class ClientCall:
                 timeout=timeout,
                 encoding=self._compressor.name if self._compressor is not None else None,
                 accept_encoding=channel._compression.accept_encoding,
-                metadata=self._metadata,
+                metadata=metadata,
             )
             try:
                 stream = cast("ClientConnection", conn).start_stream(head)
@@ -255,15 +276,35 @@ class ClientCall:
             self._on_done = pick.on_done
             return stream
 
+    async def _with_credentials(self) -> Metadata:
+        """The call's metadata after the call credentials' (grpc-go's header order)."""
+        try:
+            if self._deadline is None:
+                pairs = await _credentials_metadata(
+                    self._channel, self._rt.path, self._call_credentials
+                )
+            else:
+                async with asyncio.timeout_at(self._deadline):
+                    pairs = await _credentials_metadata(
+                        self._channel, self._rt.path, self._call_credentials
+                    )
+        except TimeoutError:
+            self._deadline_hit = True
+            raise RpcError(StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded") from None
+        if not pairs:
+            return self._metadata
+        pairs.extend(self._metadata)
+        return Metadata._trusted(pairs)
+
     # -- sending -------------------------------------------------------------------------
 
-    def _encode(self, message: Any) -> tuple[bytes, bool]:
+    def _encode(self, message: Any, compress: bool = True) -> tuple[bytes, bool]:
         try:
             data = self._rt.encode(message)
         except Exception as exc:
             raise RpcError(StatusCode.INTERNAL, f"grpc: error while marshaling: {exc}") from None
         compressed = False
-        if self._compressor is not None:
+        if self._compressor is not None and compress:
             data = self._compressor.compress(data)
             compressed = True
         limit = self._max_send
@@ -274,9 +315,11 @@ class ClientCall:
             )
         return data, compressed
 
-    async def _send(self, stream: ClientStream, message: Any, *, end: bool) -> None:
+    async def _send(
+        self, stream: ClientStream, message: Any, *, end: bool, compress: bool = True
+    ) -> None:
         try:
-            data, compressed = self._encode(message)
+            data, compressed = self._encode(message, compress)
         except RpcError as err:
             self._fail(err.code(), err.details())
             raise self._error() from None
@@ -312,6 +355,7 @@ class ClientCall:
         if item is None:
             return False, None
         compressed, data = item
+        self._response_compressed = compressed
         try:
             if compressed:
                 data = self._channel._compression.inflate(
@@ -442,6 +486,10 @@ class ClientCall:
         if self._deadline is None:
             return None
         return max(0.0, self._deadline - self._loop.time())
+
+    def response_compressed(self) -> bool | None:
+        """Whether the last response message read was compressed (None before the first)."""
+        return self._response_compressed
 
     def __repr__(self) -> str:
         state = self._status.code.name if self._status is not None else "active"
@@ -623,12 +671,18 @@ class _StreamingRequests(ClientCall):
         except Exception as exc:
             self._fail(StatusCode.UNKNOWN, f"request iterator raised {type(exc).__name__}: {exc}")
 
-    async def write(self, request: Any) -> None:
-        """Send one request message."""
+    async def write(self, request: Any, *, compress: bool = True) -> None:
+        """Send one request message.
+
+        Args:
+            request: the message.
+            compress: False sends this message uncompressed (compressed flag 0) on a call
+                that compresses its requests; the receiver honours each message's flag.
+        """
         if self._done_writing:
             raise asyncio.InvalidStateError("write after done_writing")
         stream = await self._start()
-        await self._send(stream, request, end=False)
+        await self._send(stream, request, end=False, compress=compress)
 
     async def done_writing(self) -> None:
         """Half-close the request stream."""
@@ -749,3 +803,64 @@ class StreamStreamCallImpl(_StreamingRequests, _StreamingResponses):
         if self._writer is not None and not self._writer.done():
             self._writer.cancel()
         return super().cancel()
+
+
+async def _credentials_metadata(
+    channel: Channel, path: str, per_call: CallCredentials | None
+) -> list[tuple[str, MetadataValue]]:
+    """Ask the channel's and the call's credentials for metadata, as grpc-go does.
+
+    grpc-go (internal/transport/http2_client.go, ``createHeaderFields``): the audience is
+    ``https://<authority without :443>/<package.Service>``; call credentials that require
+    transport security fail UNAUTHENTICATED on an insecure connection; a status error from
+    the credentials keeps its code unless gRFC A54 restricts it (then INTERNAL); any other
+    error is UNAUTHENTICATED for channel credentials and INTERNAL for per-call ones; a pair
+    that is not valid metadata is INTERNAL.
+    """
+    service, _, method = path[1:].rpartition("/")
+    host = channel._authority
+    if host.endswith(":443"):
+        host = host[:-4]
+    info = CallCredentialsInfo(service_url=f"https://{host}/{service}", method=method)
+    sources: list[tuple[CallCredentials, StatusCode]] = [
+        (creds, StatusCode.UNAUTHENTICATED) for creds in channel._call_credentials
+    ]
+    if per_call is not None:
+        if (
+            per_call.requires_secure_transport
+            and not channel._credentials.is_secure
+            and not channel._allow_insecure_call_credentials
+        ):
+            raise RpcError(
+                StatusCode.UNAUTHENTICATED,
+                "cannot send call credentials that require transport security over an "
+                "insecure channel (use TLS, or build the channel with "
+                "allow_insecure_call_credentials=True)",
+            )
+        sources.append((per_call, StatusCode.INTERNAL))
+    pairs: list[tuple[str, MetadataValue]] = []
+    for creds, other_error_code in sources:
+        try:
+            got = await creds.get_metadata(info)
+        except RpcError as err:
+            if err.code() in _RESTRICTED_CODES:
+                raise RpcError(
+                    StatusCode.INTERNAL,
+                    "call credentials failed with an illegal status (gRFC A54): "
+                    f"{err.code().name}: {err.details()}",
+                ) from None
+            raise RpcError(err.code(), err.details()) from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise RpcError(
+                other_error_code,
+                f"call credentials failed: {type(exc).__name__}: {exc}",
+            ) from None
+        try:
+            pairs.extend(Metadata(got))
+        except (TypeError, ValueError) as exc:
+            raise RpcError(
+                StatusCode.INTERNAL, f"call credentials returned invalid metadata: {exc}"
+            ) from None
+    return pairs

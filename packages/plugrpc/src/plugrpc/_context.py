@@ -36,6 +36,8 @@ class ServerCallContext(ServicerContext):
         "_final_status",
         "_headers_sent",
         "_loop",
+        "_message_compression",
+        "_request_compressed",
         "_server",
         "_stream",
         "_trailing_metadata",
@@ -56,6 +58,8 @@ class ServerCallContext(ServicerContext):
         self._done = False
         self._deadline_expired = False
         self._compressor: Compressor | None = server._default_compressor_for(stream)
+        self._message_compression = True
+        self._request_compressed: bool | None = None
         timeout = stream.head.timeout
         self._deadline = loop.time() + timeout if timeout is not None else None
         self.task: asyncio.Task[None] | None = None
@@ -74,6 +78,28 @@ class ServerCallContext(ServicerContext):
         """The client's TLS certificate (``ssl.getpeercert()`` form), if any."""
         cert: dict[str, Any] | None = self._stream.peer_certificate
         return cert
+
+    def auth_context(self) -> dict[str, Any]:
+        """How the client is authenticated.
+
+        Keys: ``transport_security_type`` (``"ssl"`` or ``"insecure"``); with a verified
+        client certificate also ``x509_common_name`` (the subject's CN) and
+        ``x509_subject_alternative_name`` (a list of the SAN values: DNS names, IP
+        addresses, URIs, e-mail addresses), the property names gRPC's auth context uses.
+        """
+        result: dict[str, Any] = {
+            "transport_security_type": "ssl" if self._server._tls else "insecure"
+        }
+        cert = self._stream.peer_certificate
+        if cert:
+            for rdn in cert.get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        result["x509_common_name"] = value
+            sans = [value for _kind, value in cert.get("subjectAltName", ())]
+            if sans:
+                result["x509_subject_alternative_name"] = sans
+        return result
 
     def invocation_metadata(self) -> Metadata:
         """The request metadata."""
@@ -124,12 +150,21 @@ class ServerCallContext(ServicerContext):
         if name is None or name == "identity":
             self._compressor = None
             return
-        accepted = self._stream.head.accept_encoding or ""
-        if name not in (token.strip() for token in accepted.split(",")):
+        compression = self._server._compression
+        if not compression.accepts(name, self._stream.head.accept_encoding):
             # compression.md: never compress with an algorithm the client did not offer.
             self._compressor = None
             return
-        self._compressor = self._server._compression.require(name)
+        self._compressor = compression.require(name)
+
+    def set_message_compression(self, enabled: bool) -> None:
+        """Whether the following response messages are compressed (when the call has a
+        response compressor); False sends them with the compressed flag 0."""
+        self._message_compression = bool(enabled)
+
+    def request_compressed(self) -> bool | None:
+        """Whether the last request message read was compressed (None before the first)."""
+        return self._request_compressed
 
     def time_remaining(self) -> float | None:
         """Seconds until the client's deadline."""

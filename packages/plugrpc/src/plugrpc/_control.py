@@ -10,9 +10,11 @@ wait-for-ready.md, gRFC A21):
 - Each resolver result picks the service config: the resolver's, unless configs are
   disabled or it has none (then the default one, else none). A config the resolver could not
   parse keeps the config in use; with none in use yet the channel fails its calls with the
-  parse error (TRANSIENT_FAILURE) until a good result comes. The config names the balancer
-  (``pick_first`` by default); a different name builds the new balancer and closes the old
-  one. The resolver's addresses then go to the balancer.
+  parse error (TRANSIENT_FAILURE) until a good result comes. The config names the policy
+  (``pick_first`` by default); the resolver's addresses and the policy's config go to a
+  ``GracefulSwitch`` (``plugrpc_core.lb``), which runs that policy. When a later config names
+  another policy, the old one keeps serving calls until the new one is READY (or the old one
+  leaves READY), then it is closed and its connections drain (grpc-go ``gracefulswitch``).
 - The balancer creates subchannels through a helper and publishes a state and a picker; the
   channel's connectivity state is the balancer's. A balancer that has been replaced keeps a
   dead helper: nothing it does reaches the channel any more.
@@ -23,6 +25,10 @@ wait-for-ready.md, gRFC A21):
   Failures with codes the control plane may not produce become INTERNAL (gRFC A54).
 - ``wait_for_resolution`` lets the call layer read method configs only after the resolver's
   first answer (grpc-go ``waitForResolvedAddrs``).
+- Idleness (A62 asks for it, grpc-go ``internal/idle``): after ``idle_timeout`` seconds (30
+  minutes by default) with no call started, none in flight (``call_started`` /
+  ``call_finished``) and none waiting for a connection, the channel closes its resolver and
+  balancer (connections drain) and reports IDLE; the next call starts them again.
 - ``close`` moves to SHUTDOWN, fails waiting calls with CANCELLED, closes the resolver and
   the balancer and drains the connections, so that calls in flight finish.
 """
@@ -44,6 +50,7 @@ from plugrpc_core import (
     StatusCode,
     plugins,
 )
+from plugrpc_core.lb import GracefulSwitch
 
 from ._backoff import Backoff, BackoffConfig
 from ._control_parts import (
@@ -60,7 +67,6 @@ from ._target import parse_target
 if TYPE_CHECKING:
     from plugrpc_core import (
         Address,
-        Balancer,
         Picker,
         PickInfo,
         Resolver,
@@ -70,7 +76,7 @@ if TYPE_CHECKING:
         Target,
     )
 
-__all__ = ["ChannelControl", "ConnectionLike", "Connector"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "ChannelControl", "ConnectionLike", "Connector"]
 
 _log = logging.getLogger("plugrpc.channel")
 
@@ -80,6 +86,8 @@ _READY = ConnectivityState.READY
 _TRANSIENT_FAILURE = ConnectivityState.TRANSIENT_FAILURE
 _SHUTDOWN = ConnectivityState.SHUTDOWN
 _DEFAULT_POLICY = "pick_first"
+#: grpc-go's and A62's default idle timeout: 30 minutes.
+DEFAULT_IDLE_TIMEOUT = 1800.0
 _CLOSED_MESSAGE = "the channel is closed"
 # gRFC A54: codes that the control plane must not produce; they become INTERNAL.
 _ILLEGAL_CONTROL_PLANE_CODES = frozenset(
@@ -107,9 +115,11 @@ class ChannelControl:
         loop: the channel's loop (default: the running loop when the channel starts).
         backoff: the connection backoff parameters (grpc-go's defaults).
         rng: the random source for backoff jitter.
+        idle_timeout: seconds without calls after which the channel goes IDLE (closing its
+            resolver, balancer and connections until the next call); None or 0 never.
 
     Raises:
-        ValueError: the target is malformed for its scheme.
+        ValueError: the target is malformed for its scheme, or ``idle_timeout`` is negative.
         plugrpc_core.plugins.PluginNotFoundError: no resolver handles the target's scheme.
     """
 
@@ -123,7 +133,10 @@ class ChannelControl:
         loop: asyncio.AbstractEventLoop | None = None,
         backoff: BackoffConfig | None = None,
         rng: random.Random | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
     ) -> None:
+        if idle_timeout is not None and not idle_timeout >= 0:
+            raise ValueError(f"idle_timeout must be >= 0 seconds or None, got {idle_timeout!r}")
         self.target: Target = parse_target(target)
         self._resolver_cls: type[Resolver] = plugins.resolvers.get(self.target.scheme)
         self._resolver_cls.validate_target(self.target)
@@ -146,10 +159,14 @@ class ChannelControl:
         self._last_error: str | None = None
         self._resolver: Resolver | None = None
         self._resolver_listener: ChannelResolverListener | None = None
-        self._balancer: Balancer | None = None
-        self._balancer_name: str | None = None
-        self._balancer_config: Any = None
+        self._balancer: GracefulSwitch | None = None
+        self._balancer_config: tuple[str, Any] = (_DEFAULT_POLICY, None)
         self._helper: ChannelBalancerHelper | None = None
+        self._idle_timeout = idle_timeout or None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._calls_in_flight = 0
+        self._waiting_picks = 0
+        self._active = False
         self._subchannels: set[ChannelSubchannel] = set()
         self._draining: dict[asyncio.Task[None], ConnectionLike] = {}
         self._pick_waiters: set[asyncio.Future[None]] = set()
@@ -185,6 +202,72 @@ class ChannelControl:
         """Forget connection failures: subchannels waiting out a backoff go IDLE now."""
         for subchannel in list(self._subchannels):
             subchannel.reset_backoff()
+
+    # -- idleness -----------------------------------------------------------------------
+
+    def call_started(self) -> None:
+        """A call began: the channel does not go IDLE until ``call_finished``."""
+        self._calls_in_flight += 1
+        self._active = True
+
+    def call_finished(self) -> None:
+        """A call counted by ``call_started`` ended."""
+        self._calls_in_flight -= 1
+        self._active = True
+
+    def enter_idle(self) -> bool:
+        """Go IDLE now if no call is in flight or waiting (what the idle timer does).
+
+        Returns:
+            Whether the channel went IDLE (False while calls are active, or when the channel
+            is closed or has not started).
+        """
+        if self._closed or not self._started:
+            return False
+        if self._busy():
+            return False
+        self._go_idle()
+        return True
+
+    def _busy(self) -> bool:
+        return (
+            self._calls_in_flight > 0 or self._waiting_picks > 0 or bool(self._resolution_waiters)
+        )
+
+    def _arm_idle_timer(self) -> None:
+        if self._idle_timeout is None or self._closed:
+            return
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_timer = self._get_loop().call_later(self._idle_timeout, self._idle_timer_fired)
+
+    def _idle_timer_fired(self) -> None:
+        # grpc-go internal/idle: calls in flight or activity since the last check keep the
+        # channel busy for another period; otherwise it goes IDLE.
+        self._idle_timer = None
+        if self._closed or not self._started:
+            return
+        if self._active or self._busy():
+            self._active = False
+            self._arm_idle_timer()
+            return
+        self._go_idle()
+
+    def _go_idle(self) -> None:
+        _log.debug("channel %s: idle for %s s, entering IDLE", self.target.raw, self._idle_timeout)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        self._started = False
+        self._active = False
+        if self._resolver_listener is not None:
+            self._resolver_listener.active = False
+        if self._resolver is not None:
+            self._resolver.close()
+        self._resolver = self._resolver_listener = None
+        self._close_balancer()
+        self._picker = None
+        self._set_state(_IDLE)
 
     @property
     def resolved(self) -> bool:
@@ -232,6 +315,7 @@ class ChannelControl:
                 wait-for-ready), the deadline passed (DEADLINE_EXCEEDED) or the channel closed
                 (CANCELLED).
         """
+        self._active = True
         if self._state is _IDLE:
             self._exit_idle()
         picker = self._picker
@@ -262,7 +346,7 @@ class ChannelControl:
                     if not isinstance(subchannel, ChannelSubchannel):
                         raise RpcError(
                             StatusCode.INTERNAL,
-                            f"the {self._balancer_name} balancer picked a subchannel that "
+                            f"the {self._current_policy()} policy picked a subchannel that "
                             "this channel did not create",
                         )
                     connection = subchannel.connection
@@ -289,12 +373,16 @@ class ChannelControl:
                 raise RpcError(
                     StatusCode.UNAVAILABLE, self._last_error or "the channel cannot connect"
                 )
-            await self._wait(
-                self._pick_waiters,
-                deadline,
-                "while waiting for connections to become ready",
-                last_error or self._last_error,
-            )
+            self._waiting_picks += 1
+            try:
+                await self._wait(
+                    self._pick_waiters,
+                    deadline,
+                    "while waiting for connections to become ready",
+                    last_error or self._last_error,
+                )
+            finally:
+                self._waiting_picks -= 1
 
     async def _wait(
         self,
@@ -341,6 +429,8 @@ class ChannelControl:
             return
         loop = self._get_loop()
         self._started = True
+        self._active = True
+        self._arm_idle_timer()
         self._set_state(_CONNECTING)
         _log.debug("channel %s: starting %s resolver", self.target.raw, self.target.scheme)
         listener = ChannelResolverListener(self._on_resolver_state, self._on_resolver_error)
@@ -362,6 +452,9 @@ class ChannelControl:
         """
         if not self._closed:
             self._closed = True
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+                self._idle_timer = None
             self._set_state(_SHUTDOWN)
             self._picker = None
             if self._resolver_listener is not None:
@@ -467,7 +560,7 @@ class ChannelControl:
         self._mark_resolved()
         self._last_error = error
         if self._balancer is None and not self._config_applied:
-            # grpc-go applies the default config so that a balancer reports the failure.
+            # grpc-go applies the default config; the switch reports the failure.
             self._apply_config(self._default_config)
         if self._balancer is not None:
             self._balancer.resolver_error(error)
@@ -480,7 +573,11 @@ class ChannelControl:
             wake(self._resolution_waiters)
 
     def _apply_config(self, config: ServiceConfig | None) -> bool:
-        """Use ``config`` and its balancer; False if neither it nor an older one is usable."""
+        """Use ``config`` and its policy; False if neither it nor an older one is usable.
+
+        The policy itself changes in the ``GracefulSwitch`` when it gets the next resolver
+        update with the new ``(name, config)`` pair.
+        """
         policy = config.load_balancing_policy if config is not None else None
         name = policy or _DEFAULT_POLICY
         try:
@@ -497,11 +594,8 @@ class ChannelControl:
             return False
         self.service_config = config
         self._config_applied = True
-        self._balancer_config = balancer_config
-        if self._balancer is None or name != self._balancer_name:
-            # The new policy replaces the old one at once. grpc-go's graceful switch keeps
-            # the old one serving until the new one is READY; that is a later refinement.
-            self._close_balancer()
+        self._balancer_config = (name, balancer_config)
+        if self._balancer is None:
             helper = ChannelBalancerHelper(
                 self._get_loop(),
                 create=self._create_subchannel,
@@ -509,10 +603,12 @@ class ChannelControl:
                 reresolve=self._reresolve,
             )
             self._helper = helper
-            self._balancer_name = name
-            self._balancer = balancer_cls(helper)
+            self._balancer = GracefulSwitch(helper)
             _log.debug("channel %s: balancer %s", self.target.raw, name)
         return True
+
+    def _current_policy(self) -> str | None:
+        return self._balancer.current_policy if self._balancer is not None else None
 
     def _fail_config(self, message: str) -> None:
         self._close_balancer()
@@ -521,7 +617,7 @@ class ChannelControl:
 
     def _close_balancer(self) -> None:
         balancer, helper = self._balancer, self._helper
-        self._balancer = self._helper = self._balancer_name = None
+        self._balancer = self._helper = None
         if helper is not None:
             helper.active = False
         if balancer is not None:

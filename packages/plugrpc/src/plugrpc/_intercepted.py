@@ -85,9 +85,9 @@ class InterceptedCall:
         async for message in inner:
             yield message
 
-    async def write(self, request: Any) -> None:
-        """Send one request."""
-        await (await self._inner()).write(request)
+    async def write(self, request: Any, *, compress: bool = True) -> None:
+        """Send one request (``compress=False``: this message uncompressed)."""
+        await (await self._inner()).write(request, compress=compress)
 
     async def done_writing(self) -> None:
         """Half-close."""
@@ -146,5 +146,14 @@ class InterceptedCall:
             inner = self._task.result()
             if self._is_call(inner):
                 result: float | None = inner.time_remaining()
+                return result
+        return None
+
+    def response_compressed(self) -> bool | None:
+        """Whether the last response message read was compressed."""
+        if self._task.done() and not self._task.cancelled() and self._task.exception() is None:
+            inner = self._task.result()
+            if self._is_call(inner):
+                result: bool | None = inner.response_compressed()
                 return result
         return None

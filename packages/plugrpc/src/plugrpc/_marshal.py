@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from plugrpc_core import RpcError, StatusCode
+from plugrpc_core import Compressor, RpcError, StatusCode
 from plugrpc_core.plugins import codecs, compressors
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
-    from plugrpc_core import Codec, Compressor
+    from plugrpc_core import Codec
 
 __all__ = [
     "CompressionSet",
@@ -68,15 +68,41 @@ def decoder_for(message_type: type[Any], subtype: str) -> Callable[[bytes], Any]
 
 
 class CompressionSet:
-    """The compressors a channel or server may use, with instances cached by name."""
+    """The compressors a channel or server may use, with instances cached by name.
+
+    Args:
+        overrides: compressor instances that replace the registry's default instance for
+            their name (this is how a level is chosen); a name no plugin registers is added.
+
+    Raises:
+        TypeError: an override is not a ``Compressor``.
+        ValueError: two overrides share a name, or one is named ``identity``.
+    """
 
     __slots__ = ("_instances", "accept_encoding")
 
-    def __init__(self) -> None:
+    def __init__(self, overrides: Sequence[Compressor] = ()) -> None:
         self._instances: dict[str, Compressor] = {}
+        for compressor in overrides:
+            if not isinstance(compressor, Compressor):
+                raise TypeError(f"not a Compressor instance: {compressor!r}")
+            name = compressor.name
+            if name == "identity":
+                raise ValueError("'identity' means no compression; it needs no compressor")
+            if name in self._instances:
+                raise ValueError(f"two compressors named {name!r} were given")
+            self._instances[name] = compressor
         names = [k for k in compressors.keys() if k != "identity"]
+        names += [name for name in self._instances if name not in names]
         # grpc-accept-encoding lists what we can inflate (compression.md); identity is implied.
         self.accept_encoding: str | None = ",".join(names) if names else None
+
+    @staticmethod
+    def accepts(name: str, accept_encoding: str | None) -> bool:
+        """Whether ``name`` is listed in a peer's ``grpc-accept-encoding`` value."""
+        if not accept_encoding:
+            return False
+        return any(token.strip() == name for token in accept_encoding.split(","))
 
     def get(self, name: str) -> Compressor | None:
         """The compressor registered as ``name``, or None."""

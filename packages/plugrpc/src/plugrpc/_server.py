@@ -101,6 +101,10 @@ class Server:
         generic_handlers: handlers for methods no service declares.
         credentials: server credentials (default: plaintext).
         compression: default response compression (used only when the client accepts it).
+            Without one, a call answers in its request's compression when the client
+            accepts that (as grpc-go does).
+        compressors: compressor instances that replace the installed plugin's default
+            instance for their name (``GzipCompressor(level=9)``), or add a name.
         max_receive_message_length: larger requests fail RESOURCE_EXHAUSTED (4 MiB).
         max_send_message_length: larger responses fail RESOURCE_EXHAUSTED.
         max_concurrent_streams: running handlers per connection (advertised in SETTINGS).
@@ -115,6 +119,7 @@ class Server:
         generic_handlers: Sequence[GenericHandler] = (),
         credentials: ServerCredentials | None = None,
         compression: str | None = None,
+        compressors: Sequence[Compressor] = (),
         max_receive_message_length: int = DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH,
         max_send_message_length: int = DEFAULT_MAX_SEND_MESSAGE_LENGTH,
         max_concurrent_streams: int = 100,
@@ -127,7 +132,8 @@ class Server:
             if not isinstance(interceptor, ServerInterceptor):
                 raise TypeError(f"not a ServerInterceptor: {interceptor!r}")
         self._credentials = credentials
-        self._compression = CompressionSet()
+        self._tls = False  # set when a listener starts with TLS (auth_context)
+        self._compression = CompressionSet(compressors)
         if compression is not None and compression != "identity":
             self._compression.require(compression)
         self._default_compression = compression
@@ -191,6 +197,8 @@ class Server:
             self._stopped = asyncio.Event()
         host, port, path = _parse_listen_address(address)
         ssl_context = self._credentials.server_ssl_context() if self._credentials else None
+        if ssl_context is not None:
+            self._tls = True
         listener = await serve(
             self._on_stream,
             host=host,
@@ -248,10 +256,13 @@ class Server:
 
     def _default_compressor_for(self, stream: ServerStream) -> Compressor | None:
         name = self._default_compression
+        if name is None:
+            # grpc-go answers in the request's compression when the server sets none.
+            name = stream.head.encoding
         if name is None or name == "identity":
             return None
-        accepted = stream.head.accept_encoding or ""
-        if name in (token.strip() for token in accepted.split(",")):
+        # compression.md: never compress with an algorithm the client did not offer.
+        if self._compression.accepts(name, stream.head.accept_encoding):
             return self._compression.get(name)
         return None
 
@@ -374,11 +385,17 @@ class Server:
             and encoding != "identity"
             and self._compression.get(encoding) is None
         ):
-            accept = self._compression.accept_encoding or "identity"
+            # compression.md: answer UNIMPLEMENTED and tell the client what we accept. The
+            # status block cannot carry grpc-accept-encoding (reserved keys are dropped from
+            # trailing metadata), so headers carrying it go first.
+            context._compressor = None
+            try:
+                await context._send_headers(Metadata())
+            except StreamClosed:
+                pass
             return CallStatus(
                 code=StatusCode.UNIMPLEMENTED,
                 message=f"grpc: Decompressor is not installed for grpc-encoding {encoding!r}",
-                metadata=Metadata._trusted([("grpc-accept-encoding", accept)]),
             )
         try:
             decode, encode = route.codecs(head.content_subtype)
@@ -397,7 +414,7 @@ class Server:
                 ) from None
             compressed = False
             compressor = context._compressor
-            if compressor is not None:
+            if compressor is not None and context._message_compression:
                 data = compressor.compress(data)
                 compressed = True
             if len(data) > self._max_send_message_length:
@@ -409,9 +426,9 @@ class Server:
             await context._send_response(data, compressed)
 
         if kind.request_streaming:
-            request: Any = _RequestIterator(self, stream, decode, encoding)
+            request: Any = _RequestIterator(self, stream, decode, encoding, context)
         else:
-            request = await self._read_single(stream, decode, encoding)
+            request = await self._read_single(stream, decode, encoding, context)
 
         if kind.response_streaming:
             result = behavior(request, context)
@@ -437,7 +454,11 @@ class Server:
         return context._status()
 
     async def _read_single(
-        self, stream: ServerStream, decode: Callable[[bytes], Any], encoding: str | None
+        self,
+        stream: ServerStream,
+        decode: Callable[[bytes], Any],
+        encoding: str | None,
+        context: ServerCallContext,
     ) -> Any:
         item = await _receive(stream)
         if item is None:
@@ -452,12 +473,17 @@ class Server:
                 "grpc: cardinality violation: received more than one request message for a "
                 "unary RPC",
             )
-        return self._decode(item, decode, encoding)
+        return self._decode(item, decode, encoding, context)
 
     def _decode(
-        self, item: tuple[bool, bytes], decode: Callable[[bytes], Any], encoding: str | None
+        self,
+        item: tuple[bool, bytes],
+        decode: Callable[[bytes], Any],
+        encoding: str | None,
+        context: ServerCallContext,
     ) -> Any:
         compressed, data = item
+        context._request_compressed = compressed
         if compressed:
             data = self._compression.inflate(
                 encoding, data, self._max_receive_message_length, server=True
@@ -484,7 +510,7 @@ async def _receive(stream: ServerStream) -> tuple[bool, bytes] | None:
 class _RequestIterator:
     """The request stream a streaming handler iterates."""
 
-    __slots__ = ("_decode", "_encoding", "_server", "_stream")
+    __slots__ = ("_context", "_decode", "_encoding", "_server", "_stream")
 
     def __init__(
         self,
@@ -492,11 +518,13 @@ class _RequestIterator:
         stream: ServerStream,
         decode: Callable[[bytes], Any],
         encoding: str | None,
+        context: ServerCallContext,
     ) -> None:
         self._server = server
         self._stream = stream
         self._decode = decode
         self._encoding = encoding
+        self._context = context
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self
@@ -505,14 +533,14 @@ class _RequestIterator:
         item = await _receive(self._stream)
         if item is None:
             raise StopAsyncIteration
-        return self._server._decode(item, self._decode, self._encoding)
+        return self._server._decode(item, self._decode, self._encoding, self._context)
 
     async def read(self) -> Any:
         """The next request, or None when the client has half-closed."""
         item = await _receive(self._stream)
         if item is None:
             return None
-        return self._server._decode(item, self._decode, self._encoding)
+        return self._server._decode(item, self._decode, self._encoding, self._context)
 
 
 def _parse_listen_address(address: str) -> tuple[str | None, int, str | None]:

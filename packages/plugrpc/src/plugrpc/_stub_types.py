@@ -11,7 +11,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from plugrpc_core import Metadata, MetadataLike, StatusCode
+    from plugrpc_core import CallCredentials, Metadata, MetadataLike, StatusCode
 
 __all__ = [
     "Call",
@@ -61,6 +61,10 @@ class Call(Protocol):
         """Seconds until the deadline, or None without one."""
         ...
 
+    def response_compressed(self) -> bool | None:
+        """Whether the last response message read was compressed (None before the first)."""
+        ...
+
 
 class UnaryUnaryCall(Call, Protocol[ResponseT_co]):
     """A unary call: await it for the response."""
@@ -81,8 +85,8 @@ class UnaryStreamCall(Call, Protocol[ResponseT_co]):
 class StreamUnaryCall(Call, Protocol[RequestT_contra, ResponseT_co]):
     """A client-streaming call: write requests (or pass an iterator), then await the response."""
 
-    async def write(self, request: RequestT_contra) -> None:
-        """Send one request."""
+    async def write(self, request: RequestT_contra, *, compress: bool = True) -> None:
+        """Send one request; ``compress=False`` sends it uncompressed on a compressed call."""
         ...
 
     async def done_writing(self) -> None:
@@ -95,8 +99,8 @@ class StreamUnaryCall(Call, Protocol[RequestT_contra, ResponseT_co]):
 class StreamStreamCall(Call, Protocol[RequestT_contra, ResponseT_co]):
     """A bidirectional call."""
 
-    async def write(self, request: RequestT_contra) -> None:
-        """Send one request."""
+    async def write(self, request: RequestT_contra, *, compress: bool = True) -> None:
+        """Send one request; ``compress=False`` sends it uncompressed on a compressed call."""
         ...
 
     async def done_writing(self) -> None:
@@ -122,6 +126,7 @@ class UnaryUnaryMethod(Protocol[RequestT_contra, ResponseT_co]):
         wait_for_ready: bool | None = None,
         compression: str | None = None,
         content_subtype: str | None = None,
+        credentials: CallCredentials | None = None,
     ) -> UnaryUnaryCall[ResponseT_co]: ...
 
 
@@ -137,6 +142,7 @@ class UnaryStreamMethod(Protocol[RequestT_contra, ResponseT_co]):
         wait_for_ready: bool | None = None,
         compression: str | None = None,
         content_subtype: str | None = None,
+        credentials: CallCredentials | None = None,
     ) -> UnaryStreamCall[ResponseT_co]: ...
 
 
@@ -152,6 +158,7 @@ class StreamUnaryMethod(Protocol[RequestT_contra, ResponseT_co]):
         wait_for_ready: bool | None = None,
         compression: str | None = None,
         content_subtype: str | None = None,
+        credentials: CallCredentials | None = None,
     ) -> StreamUnaryCall[RequestT_contra, ResponseT_co]: ...
 
 
@@ -167,6 +174,7 @@ class StreamStreamMethod(Protocol[RequestT_contra, ResponseT_co]):
         wait_for_ready: bool | None = None,
         compression: str | None = None,
         content_subtype: str | None = None,
+        credentials: CallCredentials | None = None,
     ) -> StreamStreamCall[RequestT_contra, ResponseT_co]: ...
 
 
@@ -215,6 +223,21 @@ class ServicerContext(abc.ABC):
     @abc.abstractmethod
     def set_compression(self, name: str | None) -> None:
         """Compress responses with ``name`` (must be one the client accepts), None for none."""
+
+    @abc.abstractmethod
+    def set_message_compression(self, enabled: bool) -> None:
+        """Whether the following response messages are compressed, when the call has a
+        response compressor (False sends them with the compressed flag 0)."""
+
+    @abc.abstractmethod
+    def request_compressed(self) -> bool | None:
+        """Whether the last request message read was compressed (None before the first)."""
+
+    @abc.abstractmethod
+    def auth_context(self) -> dict[str, Any]:
+        """How the client is authenticated: ``transport_security_type`` (``"ssl"`` or
+        ``"insecure"``), and ``x509_common_name`` and ``x509_subject_alternative_name`` when
+        it presented a verified certificate."""
 
     @abc.abstractmethod
     def time_remaining(self) -> float | None:
