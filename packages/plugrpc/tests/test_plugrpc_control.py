@@ -13,6 +13,7 @@ import pytest
 from plugrpc._backoff import BackoffConfig
 from plugrpc._control import ChannelControl
 from plugrpc._pick_first import PickFirst
+from plugrpc._resolvers import DnsResolver
 from plugrpc._subchannel import ChannelSubchannel
 from plugrpc_core import (
     Address,
@@ -273,8 +274,11 @@ async def test_construction_is_lazy(server: Server, make: Any, connector: Connec
 def test_bad_targets_fail_at_construction(
     target: str, error: type[Exception], message: str, connector: Connector
 ) -> None:
-    with pytest.raises(error, match=message):
-        ChannelControl(target, connector=connector)
+    # The built-in getaddrinfo resolver's rules (plugrpc-resolver-dns, when installed,
+    # replaces it under the same scheme and has rules of its own).
+    with plugins.resolvers.override(DnsResolver, distribution="plugrpc"):
+        with pytest.raises(error, match=message):
+            ChannelControl(target, connector=connector)
 
 
 # -- connecting ---------------------------------------------------------------------------
@@ -554,9 +558,7 @@ async def test_invalid_service_config_keeps_the_last_good_one(server: Server, ma
     await control.pick(INFO, wait_for_ready=False, deadline=None)
 
 
-async def test_policy_change_replaces_the_balancer(
-    server: Server, make: Any, connector: Connector
-) -> None:
+async def test_policy_change_is_graceful(server: Server, make: Any, connector: Connector) -> None:
     await server.listen()
     control = make("plugrpc-test-manual:///x")
     resolver = manual(control)
@@ -564,13 +566,85 @@ async def test_policy_change_replaces_the_balancer(
     first, first_pick = await control.pick(INFO, wait_for_ready=False, deadline=deadline_in(5))
     other = parse_service_config({"loadBalancingConfig": [{OtherFirst.name: {}}]})
     resolver.listener.update_state(state_for(server, other))
-    second, second_pick = await control.pick(INFO, wait_for_ready=True, deadline=deadline_in(5))
-    assert second is not first
-    assert second_pick.subchannel is not first_pick.subchannel
-    assert first_pick.subchannel.state is SHUTDOWN
-    assert first.drained  # the old policy's connection drains
-    assert len(connector.connections) == 2
+    # The new policy is connecting: calls keep going to the old one meanwhile.
     assert control.service_config is other
+    assert control.get_state() is READY
+    during, during_pick = await control.pick(INFO, wait_for_ready=False, deadline=deadline_in(5))
+    assert during is first and during_pick.subchannel is first_pick.subchannel
+    # Once the new policy is READY it takes over and the old connection drains.
+    second = first
+    for _ in range(100):
+        second, _ = await control.pick(INFO, wait_for_ready=True, deadline=None)
+        if second is not first:
+            break
+        await asyncio.sleep(0.02)
+    assert second is not first
+    assert first_pick.subchannel.state is SHUTDOWN
+    assert first.drained
+    assert len(connector.connections) == 2
+    assert control.get_state() is READY
+
+
+# -- idleness -------------------------------------------------------------------------------
+
+
+async def test_idle_timeout_closes_everything_and_the_next_call_reconnects(
+    server: Server, make: Any, connector: Connector
+) -> None:
+    await server.listen()
+    control = make("plugrpc-test-manual:///x", idle_timeout=0.2)
+    resolver = manual(control)
+    resolver.listener.update_state(state_for(server))
+    first, _ = await control.pick(INFO, wait_for_ready=False, deadline=deadline_in(5))
+    await until(control, IDLE)
+    assert resolver.closed
+    assert first.drained
+    assert control.resolved and control.service_config is None
+    # The next call starts a new resolver and a new connection.
+    waiting = asyncio.create_task(control.pick(INFO, wait_for_ready=False, deadline=deadline_in(5)))
+    await asyncio.sleep(0.02)
+    assert control.get_state() is CONNECTING
+    again = ManualResolver.instances[-1]
+    assert again is not resolver
+    again.listener.update_state(state_for(server))
+    second, _ = await asyncio.wait_for(waiting, 5)
+    assert second is not first and len(connector.connections) == 2
+
+
+async def test_calls_in_flight_and_waiting_keep_the_channel_busy(server: Server, make: Any) -> None:
+    await server.listen()
+    control = make("plugrpc-test-manual:///x", idle_timeout=0.1)
+    resolver = manual(control)
+    control.call_started()
+    resolver.listener.update_state(state_for(server))
+    await control.pick(INFO, wait_for_ready=False, deadline=deadline_in(5))
+    await asyncio.sleep(0.5)  # several idle periods with one call in flight
+    assert control.get_state() is READY
+    assert not control.enter_idle()
+    control.call_finished()
+    await until(control, IDLE)
+    # A wait-for-ready call that waits counts as activity too.
+    waiting = asyncio.create_task(control.pick(INFO, wait_for_ready=True, deadline=deadline_in(5)))
+    await asyncio.sleep(0.5)
+    assert not waiting.done() and control.get_state() is CONNECTING
+    ManualResolver.instances[-1].listener.update_state(state_for(server))
+    await asyncio.wait_for(waiting, 5)
+
+
+async def test_enter_idle_and_disabled_idleness(server: Server, make: Any) -> None:
+    await server.listen()
+    control = make("plugrpc-test-manual:///x", idle_timeout=None)
+    assert not control.enter_idle()  # not started yet
+    manual(control).listener.update_state(state_for(server))
+    await control.pick(INFO, wait_for_ready=False, deadline=deadline_in(5))
+    await asyncio.sleep(0.2)
+    assert control.get_state() is READY
+    assert control.enter_idle()
+    assert control.get_state() is IDLE
+    await control.close()
+    assert not control.enter_idle()
+    with pytest.raises(ValueError, match="idle_timeout"):
+        make("plugrpc-test-manual:///x", idle_timeout=-1)
 
 
 @pytest.mark.parametrize(

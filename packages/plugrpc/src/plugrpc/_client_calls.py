@@ -59,6 +59,7 @@ class ClientCall:
         "_call_credentials",
         "_channel",
         "_compressor",
+        "_counted",
         "_deadline",
         "_deadline_hit",
         "_decode_error",
@@ -109,6 +110,7 @@ class ClientCall:
         self._deadline_hit = False
         self._decode_error = False
         self._opened: asyncio.Future[None] | None = None
+        self._counted = False
         self._max_send = channel._max_send_message_length
         self._max_receive = channel._max_receive_message_length
         method_config = channel._method_config(rt.path)
@@ -157,6 +159,9 @@ class ClientCall:
         if self._deadline_hit and status.code == StatusCode.CANCELLED and not self._decode_error:
             status = _STATUS_DEADLINE
         self._status = status
+        if self._counted:
+            self._counted = False
+            self._channel._control.call_finished()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -219,6 +224,9 @@ class ClientCall:
                 raise self._error()
             return self._stream
         self._start_future = self._loop.create_future()
+        # Channel idleness counts calls from their first step to their status.
+        self._channel._control.call_started()
+        self._counted = True
         try:
             stream = await self._open()
         except RpcError as err:
@@ -270,7 +278,11 @@ class ClientCall:
                 stream = cast("ClientConnection", conn).start_stream(head)
             except ConnectionUnavailable:
                 # The connection started draining between pick and use: nothing was sent, so
-                # picking again is a safe transparent retry (A6).
+                # picking again is a safe transparent retry (A6). The balancer still hears that
+                # this pick ended (unused, not failed, as grpc-go reports it), so per-endpoint
+                # counters (least_request) stay exact and outlier detection counts no error.
+                if pick.on_done is not None:
+                    pick.on_done(StatusCode.OK, _EMPTY_METADATA)
                 continue
             self._stream = stream
             self._on_done = pick.on_done

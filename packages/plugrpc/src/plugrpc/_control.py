@@ -353,8 +353,9 @@ class ChannelControl:
                     if connection is not None and connection.available:
                         return connection, result
                     if result.on_done is not None:
-                        # grpc-go tells the balancer that a pick it made went unused.
-                        result.on_done(StatusCode.UNAVAILABLE, Metadata())
+                        # Unused, not failed: grpc-go reports such picks with an empty
+                        # DoneInfo, so outlier detection must not count them as errors.
+                        result.on_done(StatusCode.OK, Metadata())
                 elif isinstance(result, PickFail):
                     code, message = result.code, result.message
                     if code in _ILLEGAL_CONTROL_PLANE_CODES:

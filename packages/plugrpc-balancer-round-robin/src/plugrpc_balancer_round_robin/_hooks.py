@@ -1,0 +1,20 @@
+"""The entry point of plugrpc-balancer-round-robin: registers ``round_robin``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from plugrpc_core.plugins import hookimpl
+
+from ._policy import RoundRobin
+
+if TYPE_CHECKING:
+    from plugrpc_core import Balancer
+
+__all__ = ["plugrpc_register_balancers"]
+
+
+@hookimpl
+def plugrpc_register_balancers() -> list[type[Balancer]]:
+    """The policies of this distribution."""
+    return [RoundRobin]
