@@ -2,7 +2,7 @@
 
 Run from the repository root with the default env's python::
 
-    hatch run python tools/gen_protos.py                # rewrite tests/gen and tools/demo/gen
+    hatch run python tools/gen_protos.py                # rewrite every gen directory
     hatch run python tools/gen_protos.py --check        # exit 1 if a committed file is stale
     hatch run python tools/gen_protos.py --output-root DIR   # write under DIR instead
 
@@ -46,6 +46,7 @@ class Target:
 TARGETS = (
     Target(protos="tests/protos", out="tests/gen", grpcio=True),
     Target(protos="tools/demo/protos", out="tools/demo/gen", grpcio=False),
+    Target(protos="tools/interop/protos", out="tools/interop/gen", grpcio=True),
 )
 
 

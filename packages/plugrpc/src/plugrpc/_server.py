@@ -296,10 +296,18 @@ class Server:
 
     @staticmethod
     def _deadline_expired(stream: ServerStream, context: ServerCallContext) -> None:
+        # The handler is cancelled now and the call ends with DEADLINE_EXCEEDED in trailers,
+        # as grpc-go's server writes it. Resetting the stream at once instead races the
+        # client's own timer, and a grpcio client that hears the RST first reports CANCELLED.
         context._deadline_expired = True
-        stream.cancel()  # RST_STREAM(CANCEL), as grpc-go does at the server-side deadline
-        if context.task is not None:
-            context.task.cancel()
+        task = context.task
+        if task is None or task.done():
+            return
+        task.cancel()
+        # A handler that ignores cancellation does not hold the stream open: reset it.
+        asyncio.get_running_loop().call_later(
+            _DEADLINE_RESET_GRACE, _reset_if_running, stream, task
+        )
 
     async def _route_through_interceptors(self, stream: ServerStream) -> _Route | None:
         path = stream.head.path
@@ -359,7 +367,9 @@ class Server:
             )
         except asyncio.CancelledError:
             status = None
-            if not stream.cancelled:
+            if context._deadline_expired:
+                status = _STATUS_DEADLINE
+            elif not stream.cancelled:
                 stream.cancel()
         except Exception as exc:
             status = CallStatus(
@@ -367,6 +377,8 @@ class Server:
             )
         finally:
             context._done = True
+        if context._deadline_expired and status is not None and status.code == StatusCode.OK:
+            status = _STATUS_DEADLINE
         try:
             if status is not None and not stream.cancelled:
                 await stream.send_status(status)
@@ -494,6 +506,15 @@ class Server:
             raise RpcError(
                 StatusCode.INTERNAL, f"grpc: error unmarshalling request: {exc}"
             ) from None
+
+
+_STATUS_DEADLINE = CallStatus(code=StatusCode.DEADLINE_EXCEEDED, message="Deadline Exceeded")
+_DEADLINE_RESET_GRACE = 1.0
+
+
+def _reset_if_running(stream: ServerStream, task: asyncio.Task[None]) -> None:
+    if not task.done():
+        stream.cancel()
 
 
 def _cancel_task(task: asyncio.Task[None]) -> None:
