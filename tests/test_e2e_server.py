@@ -11,10 +11,11 @@ from typing import Any
 import echo_pb2
 import echo_plugrpc
 import plugrpc
+import plugrpc_core
 import pytest
 from plugrpc import ConnectivityState, StatusCode
 from plugrpc_core import Codec
-from plugrpc_core.plugins import codecs
+from plugrpc_core.plugins import codecs, resolvers
 
 
 async def test_graceful_stop_finishes_in_flight_calls(echo_service) -> None:
@@ -335,3 +336,36 @@ async def test_close_without_grace_cancels_active_calls(echo_server) -> None:
     with pytest.raises(plugrpc.RpcError) as info:
         await asyncio.wait_for(call, 5)
     assert info.value.code() in (StatusCode.UNAVAILABLE, StatusCode.CANCELLED)
+
+
+class _SlowConfigResolver(plugrpc_core.Resolver):
+    """Answers 0.2 s late with the endpoint's address and a service config (a methodConfig
+    timeout): the first call of a channel must wait for it, as grpc-go's does."""
+
+    scheme = "slow-config"
+
+    def start(self) -> None:
+        host, _, port = self.target.endpoint.rpartition(":")
+        config = plugrpc_core.parse_service_config(
+            {"methodConfig": [{"name": [{"service": "plugrpc.testing.Echo"}], "timeout": "0.3s"}]}
+        )
+        state = plugrpc_core.ResolverState(
+            addresses=(plugrpc_core.Address(host=host, port=int(port)),), service_config=config
+        )
+        self._timer = asyncio.get_running_loop().call_later(0.2, self.listener.update_state, state)
+
+    def close(self) -> None:
+        self._timer.cancel()
+
+
+async def test_first_call_uses_the_resolvers_method_config(echo_server) -> None:
+    _, port = echo_server
+    resolvers.register(_SlowConfigResolver, distribution="tests")
+    try:
+        async with plugrpc.Channel(f"slow-config:///127.0.0.1:{port}") as channel:
+            stub = echo_plugrpc.EchoStub(channel)
+            with pytest.raises(plugrpc.RpcError) as info:
+                await stub.Unary(echo_pb2.EchoRequest(sleep_ms=3000))
+            assert info.value.code() == StatusCode.DEADLINE_EXCEEDED
+    finally:
+        resolvers.unregister("slow-config")

@@ -59,6 +59,8 @@ class ClientCall:
         "_call_credentials",
         "_channel",
         "_compressor",
+        "_config_pending",
+        "_created",
         "_counted",
         "_deadline",
         "_deadline_hit",
@@ -113,7 +115,11 @@ class ClientCall:
         self._counted = False
         self._max_send = channel._max_send_message_length
         self._max_receive = channel._max_receive_message_length
-        method_config = channel._method_config(rt.path)
+        self._created = loop.time()
+        # grpc-go reads a call's method config only once the resolver has answered, so the
+        # first calls of a channel see a resolver-supplied config; until then it is pending.
+        self._config_pending = not channel._control.resolved
+        method_config = None if self._config_pending else channel._method_config(rt.path)
         if method_config is not None:
             # Service config limits apply on top of the channel's (the smaller wins, A21/census 4).
             if method_config.max_request_message_bytes is not None:
@@ -126,7 +132,8 @@ class ClientCall:
                 timeout = method_config.timeout
             if wait_for_ready is None:
                 wait_for_ready = method_config.wait_for_ready
-        self._wait_for_ready = bool(wait_for_ready)
+        # None means "not set by the caller": a pending method config may still decide it.
+        self._wait_for_ready: bool | None = wait_for_ready
         if compression is None:
             compression = channel._default_compression
         self._compressor: Compressor | None = None
@@ -247,13 +254,16 @@ class ClientCall:
         channel = self._channel
         rt = self._rt
         control = channel._control
+        if self._config_pending:
+            await control.wait_for_resolution(self._deadline)
+            self._apply_pending_method_config()
         metadata = self._metadata
         if channel._call_credentials or self._call_credentials is not None:
             metadata = await self._with_credentials()
         info = PickInfo(method=rt.path, metadata=self._metadata)
         while True:
             conn, pick = await control.pick(
-                info, wait_for_ready=self._wait_for_ready, deadline=self._deadline
+                info, wait_for_ready=bool(self._wait_for_ready), deadline=self._deadline
             )
             if self._status is not None:  # the deadline fired while we waited
                 raise self._error()
@@ -307,6 +317,26 @@ class ClientCall:
             return self._metadata
         pairs.extend(self._metadata)
         return Metadata._trusted(pairs)
+
+    def _apply_pending_method_config(self) -> None:
+        """Apply the method config that the first resolution delivered (see ``__init__``)."""
+        self._config_pending = False
+        config = self._channel._method_config(self._rt.path)
+        if config is None:
+            return
+        if config.max_request_message_bytes is not None:
+            self._max_send = min(self._max_send, config.max_request_message_bytes)
+        if config.max_response_message_bytes is not None:
+            self._max_receive = min(self._max_receive, config.max_response_message_bytes)
+        if self._wait_for_ready is None:
+            self._wait_for_ready = config.wait_for_ready
+        if config.timeout is not None:
+            deadline = self._created + config.timeout
+            if self._deadline is None or deadline < self._deadline:
+                self._deadline = deadline
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = self._loop.call_at(deadline, self._on_deadline)
 
     # -- sending -------------------------------------------------------------------------
 
