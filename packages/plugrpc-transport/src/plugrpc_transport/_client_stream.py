@@ -100,7 +100,10 @@ class ClientStream:
             self._sent_end = True
         if pending is None:
             raise StreamClosed("stream already ended")
-        conn._schedule_flush()
+        if end:
+            conn.flush_call_end(len(conn._streams) <= 1)
+        else:
+            conn._schedule_flush()
         quota = conn._write_quota
         while pending > quota and self._status is None:
             await conn._wait_on(self._write_waiters)
@@ -118,9 +121,10 @@ class ClientStream:
         if sid is None or self._status is not None:
             sid = await self._wait_started()
         self._sent_end = True
-        if not self._conn._client_machine.end_request(sid):
+        conn = self._conn
+        if not conn._client_machine.end_request(sid):
             raise StreamClosed("stream already ended")
-        self._conn._schedule_flush()
+        conn.flush_call_end(len(conn._streams) <= 1)
 
     # ----------------------------------------------------------------- receiving
 

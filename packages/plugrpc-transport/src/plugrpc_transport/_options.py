@@ -25,7 +25,13 @@ class TransportOptions:
     * ``initial_connection_window_size`` 16 MiB: four streams at full speed at once; the
       connection window is returned as bytes arrive, so it bounds bytes in flight, not
       bytes buffered.
-    * ``max_frame_size`` 16384: what grpc-go advertises; the peer's value governs our sends.
+    * ``max_frame_size`` 128 KiB: the peer sends DATA frames up to this size. Each frame
+      costs h2 a fixed amount of work on both ends, so bigger frames make large messages
+      cheaper: a 1 MiB echo between two plugrpc machines costs ~45 % less CPU with
+      128 KiB frames than with 16 KiB ones (grpc-go's value), and nothing gets cheaper past
+      128 KiB (bigger buffers start to cost page faults; tools/bench). What may be buffered
+      is bounded by the flow-control windows, not by the frame size (RFC 9113 section
+      6.5.2 allows up to 16 MiB - 1). Our sends follow the peer's value.
     * ``max_header_list_size`` 16 KiB: the reliability catalogue's hard limit (row 4; the
       spec suggests 8 KiB, C-core rejects above 16 KiB). Bigger request headers are refused
       on their stream with 431, not by closing the connection.
@@ -53,7 +59,7 @@ class TransportOptions:
     max_receive_message_length: int = 4 * 1024 * 1024
     initial_stream_window_size: int = 4 * 1024 * 1024
     initial_connection_window_size: int = 16 * 1024 * 1024
-    max_frame_size: int = 16384
+    max_frame_size: int = 128 * 1024
     max_header_list_size: int = 16 * 1024
     max_concurrent_streams: int = 100
     read_slice_bytes: int = 65536

@@ -155,7 +155,7 @@ class ServerStream:
         self._status_sent = True
         conn = self._conn
         if conn._server_machine.send_trailers(self.stream_id, status):
-            conn._schedule_flush()
+            conn.flush_call_end(len(conn._streams) <= 1)
         conn._stream_progress(self)
 
     # ----------------------------------------------------------------- control

@@ -89,6 +89,9 @@ class ClientMachine(MachineBase):
     ) -> int | None:
         """Queue one message (``end``: then half-close) and send what the windows allow.
 
+        A small message without ``end`` may wait for ``data_to_send`` to share a DATA frame
+        with the next ones (see ``_connection``).
+
         Returns:
             Bytes of the stream still waiting for flow control, or None if the stream is
             gone or already half-closed.
@@ -100,10 +103,7 @@ class ClientMachine(MachineBase):
         if end:
             st.local_closed = True
             st.out_end = True
-        self._flush(st)
-        if st.out_bytes > self._config.write_quota:
-            st.over_quota = True
-        return st.out_bytes
+        return self._send_queued(st, urgent=end)
 
     def end_request(self, stream_id: int) -> bool:
         """Half-close: END_STREAM on the last queued DATA frame, or an empty DATA frame."""

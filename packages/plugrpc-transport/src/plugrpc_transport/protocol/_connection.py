@@ -43,6 +43,11 @@ Policies, with their sources:
   being assembled while the application waits for it. Window updates are batched by h2's
   window manager (about half a window a time). Outbound DATA waits in the stream's queue
   for the peer's windows and goes out in frames of the peer's MAX_FRAME_SIZE.
+* **Small messages share DATA frames**: a message that does not end the stream and leaves
+  less than a frame's worth (at most 64 KiB) queued is not framed at once; ``data_to_send``
+  frames everything queued since its last call, so a burst of small messages costs both
+  ends one frame instead of one each (h2's cost is per frame; reference/performance.md
+  g2). Trailers and END_STREAM send what is queued at once.
 * **Budgets h2 lacks** (reliability rows 1, 2, 5-8, 11; numbers in ``_config``): resets
   received or provoked, glitches (PRIORITY, unknown frames), control-frame ACKs waiting for
   the writer, consecutive empty DATA frames. Exhausting one sends GOAWAY
@@ -148,6 +153,7 @@ class MachineBase:
         )
         self._streams: dict[int, StreamState] = {}
         self._blocked: dict[int, StreamState] = {}  # streams whose DATA waits for a window
+        self._deferred: dict[int, StreamState] = {}  # streams with DATA to frame at output time
         # Events exist only during ``receive``; methods called outside it return results.
         self._events: list[Any] = []
         self._receiving = False
@@ -199,6 +205,7 @@ class MachineBase:
         h2.send_goaway_frame(h2.highest_inbound_stream_id, error_code, debug)
         self._streams.clear()
         self._blocked.clear()
+        self._deferred.clear()
 
     def ping(self, data: bytes) -> None:
         """Queue a PING with 8 bytes of opaque ``data``."""
@@ -252,14 +259,31 @@ class MachineBase:
                     return
 
     def data_to_send(self) -> bytearray:
-        """Bytes to write to the peer (possibly empty), handed over without a copy."""
+        """Bytes to write to the peer (possibly empty), handed over without a copy.
+
+        Messages queued since the last call are framed first, several to a DATA frame.
+        """
+        if self._deferred:
+            deferred = self._deferred
+            self._deferred = {}
+            for st in deferred.values():
+                if st.out_bytes and st.stream_id in self._streams:
+                    self._flush(st)
         self._pending_acks = 0
         return self._h2.take_output()
 
     @property
     def has_output(self) -> bool:
         """Whether ``data_to_send`` would return bytes."""
-        return self._h2.has_output()
+        return bool(self._deferred) or self._h2.has_output()
+
+    @property
+    def output_size(self) -> int:
+        """About how many bytes ``data_to_send`` would return (frame headers not counted)."""
+        size = self._h2.output_size()
+        for st in self._deferred.values():
+            size += st.out_bytes
+        return size
 
     # ----------------------------------------------------------------- flow control
 
@@ -282,7 +306,7 @@ class MachineBase:
 
     def pending_bytes(self, stream_id: int) -> int:
         """Outbound bytes of ``stream_id`` still waiting for flow control."""
-        st = self._streams.get(stream_id)
+        st = self._blocked.get(stream_id)
         return st.out_bytes if st is not None else 0
 
     def _queue_message(self, st: StreamState, payload: bytes, compressed: bool) -> None:
@@ -295,10 +319,29 @@ class MachineBase:
             st.out.append(payload)
         st.out_bytes += MESSAGE_PREFIX_LENGTH + size
 
+    def _send_queued(self, st: StreamState, urgent: bool) -> int:
+        """Frame ``st``'s queued DATA now (``urgent``, or a frame's worth), or at output time.
+
+        Returns:
+            Bytes of the stream waiting for flow control (not those waiting for framing).
+        """
+        sid = st.stream_id
+        if sid in self._blocked:
+            pass  # behind a flow-control window: the WINDOW_UPDATE sends it
+        elif urgent or st.out_bytes >= min(self._h2.max_outbound_frame_size, _COALESCE_LIMIT):
+            self._flush(st)
+        else:
+            self._deferred[sid] = st
+            return 0
+        if st.out_bytes > self._config.write_quota:
+            st.over_quota = True
+        return st.out_bytes
+
     def _flush(self, st: StreamState) -> None:
         """Send as much queued DATA of ``st`` as the windows allow, then what follows it."""
         h2 = self._h2
         sid = st.stream_id
+        self._deferred.pop(sid, None)
         out = st.out
         while out:
             window = h2.local_flow_control_window(sid)
@@ -376,6 +419,7 @@ class MachineBase:
 
     def _forget(self, stream_id: int) -> StreamState | None:
         self._blocked.pop(stream_id, None)
+        self._deferred.pop(stream_id, None)
         return self._streams.pop(stream_id, None)
 
     def _reset(self, stream_id: int, code: int) -> None:
@@ -393,6 +437,7 @@ class MachineBase:
         self._terminated = True
         self._streams.clear()
         self._blocked.clear()
+        self._deferred.clear()
         self._events.append(ConnectionTerminated(error_code=code, message=message))
 
     def _calm(self, reason: str) -> None:

@@ -43,6 +43,7 @@ from ._fields import (
     content_subtype_of,
     content_type_for,
 )
+from ._hpack import Unindexed
 from ._timeout import encode_grpc_timeout, parse_grpc_timeout
 
 if TYPE_CHECKING:
@@ -124,7 +125,8 @@ def build_request_headers(head: RequestHead) -> Headers:
     if head.accept_encoding:
         headers.append((b"grpc-accept-encoding", _token(head.accept_encoding)))
     if head.timeout is not None:
-        headers.append((b"grpc-timeout", encode_grpc_timeout(head.timeout)))
+        # Never indexed by HPACK: a new value per call would churn the dynamic table (_hpack).
+        headers.append(Unindexed(b"grpc-timeout", encode_grpc_timeout(head.timeout)))
     if head.metadata:
         append_metadata(headers, head.metadata)
     return headers
@@ -198,6 +200,13 @@ def _text(value: bytes) -> str:
     return value.decode("ascii") if value.isascii() else value.decode("utf-8", "replace")
 
 
+# Blocks parsed before (deadline-free ones: a deadline makes every block unique) -> their
+# head. Equal blocks parse to equal heads; each caller gets its own copy of the metadata,
+# which handlers may change.
+_parsed: dict[tuple[tuple[bytes, bytes], ...], RequestHead] = {}
+_PARSED_LIMIT = 256
+
+
 def parse_request_headers(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
     """Check and parse a received request header block (server side).
 
@@ -214,6 +223,29 @@ def parse_request_headers(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead
         RequestRejected: the request must be answered with RST_STREAM or a trailers-only
             error response; see the module doc for which.
     """
+    key = tuple(headers)
+    head = _parsed.get(key)
+    if head is None:
+        head = _parse(key)
+        if head.timeout is not None:
+            return head
+        if len(_parsed) >= _PARSED_LIMIT:
+            _parsed.clear()  # many distinct blocks: start over rather than grow
+        _parsed[key] = head
+    return RequestHead(
+        path=head.path,
+        authority=head.authority,
+        scheme=head.scheme,
+        content_subtype=head.content_subtype,
+        user_agent=head.user_agent,
+        timeout=None,
+        encoding=head.encoding,
+        accept_encoding=head.accept_encoding,
+        metadata=Metadata._trusted(list(head.metadata)),
+    )
+
+
+def _parse(headers: Sequence[tuple[bytes, bytes]]) -> RequestHead:
     pseudo: list[bytes | None] = [None, None, None, None]
     regular_seen = False
     pairs: list[tuple[str, MetadataValue]] = []

@@ -189,6 +189,9 @@ class ServerMachine(MachineBase):
     def send_message(self, stream_id: int, payload: bytes, compressed: bool = False) -> int | None:
         """Queue one message (default headers first if none were sent) and send what fits.
 
+        A small message may wait for ``data_to_send`` to share a DATA frame with the next
+        ones (see ``_connection``); ``send_trailers`` sends it at once.
+
         Returns:
             Bytes of the stream still waiting for flow control, or None if the stream is
             gone (reset, failed or finished).
@@ -200,10 +203,7 @@ class ServerMachine(MachineBase):
             st.headers_done = True
             self._h2.send_headers(stream_id, _default_headers(st.subtype))
         self._queue_message(st, payload, compressed)
-        self._flush(st)
-        if st.out_bytes > self._config.write_quota:
-            st.over_quota = True
-        return st.out_bytes
+        return self._send_queued(st, urgent=False)
 
     def send_trailers(self, stream_id: int, status: CallStatus) -> bool:
         """End the call with ``status``: trailers after queued DATA, or trailers-only.
@@ -217,7 +217,10 @@ class ServerMachine(MachineBase):
         if st.headers_done:
             st.out_trailers = build_trailers(status, trailers_only=False)
             if st.out_bytes:
-                return True  # goes out when the queued DATA has
+                # The trailers follow the queued DATA: now if no window holds it back.
+                if st.stream_id not in self._blocked:
+                    self._flush(st)
+                return True
         else:
             st.headers_done = True
             st.out_trailers = build_trailers(status, trailers_only=True, content_subtype=st.subtype)
