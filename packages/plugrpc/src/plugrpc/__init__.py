@@ -42,6 +42,7 @@ from ._stub_types import (
     UnaryUnaryCall,
     UnaryUnaryMethod,
 )
+from ._workers import ServerProcesses, run, serve_in_processes, start_server_processes
 
 __version__ = "0.1.0"
 
@@ -67,6 +68,7 @@ __all__ = [
     "RpcError",
     "Server",
     "ServerInterceptor",
+    "ServerProcesses",
     "ServiceDescriptor",
     "ServicerContext",
     "StatusCode",
@@ -80,4 +82,7 @@ __all__ = [
     "UnaryUnaryCall",
     "UnaryUnaryMethod",
     "method_handlers_generic_handler",
+    "run",
+    "serve_in_processes",
+    "start_server_processes",
 ]
