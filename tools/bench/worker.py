@@ -74,10 +74,10 @@ def serve_processes(impl: str, options: dict[str, Any]) -> None:
     """plugrpc in ``workers`` processes on one port (plugrpc's SO_REUSEPORT supervisor)."""
     import signal
 
+    import plugrpc
     from _impl_plugrpc import make_server
-    from plugrpc._workers import start_server_processes
 
-    servers = start_server_processes(
+    servers = plugrpc.start_server_processes(
         make_server,
         "127.0.0.1:0",
         workers=options["workers"],

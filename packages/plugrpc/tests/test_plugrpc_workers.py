@@ -19,8 +19,7 @@ import time
 
 import plugrpc
 import pytest
-from plugrpc import MethodHandler, MethodKind, StatusCode
-from plugrpc._workers import run, start_server_processes
+from plugrpc import MethodHandler, MethodKind, StatusCode, run, start_server_processes
 
 
 async def _pid(request: bytes, context: plugrpc.ServicerContext) -> bytes:
@@ -135,7 +134,6 @@ PROGRAM = textwrap.dedent(
     import asyncio, os, sys
     import plugrpc
     from plugrpc import MethodHandler, MethodKind
-    from plugrpc._workers import serve_in_processes
 
     async def pid(request, context):
         return str(os.getpid()).encode()
@@ -147,7 +145,7 @@ PROGRAM = textwrap.dedent(
         )
 
     if __name__ == "__main__":
-        serve_in_processes(make_server, f"127.0.0.1:{sys.argv[1]}", workers=2, grace=2)
+        plugrpc.serve_in_processes(make_server, f"127.0.0.1:{sys.argv[1]}", workers=2, grace=2)
         print("stopped", flush=True)
     """
 )
