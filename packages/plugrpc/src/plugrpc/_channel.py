@@ -29,13 +29,13 @@ from plugrpc_core import (
 from plugrpc_transport import TransportOptions, connect
 
 from ._backoff import BackoffConfig
-from ._client_calls import (
-    ClientCall,
+from ._call_kinds import (
     StreamStreamCallImpl,
     StreamUnaryCallImpl,
     UnaryStreamCallImpl,
     UnaryUnaryCallImpl,
 )
+from ._client_calls import ClientCall
 from ._control import DEFAULT_IDLE_TIMEOUT, ChannelControl
 from ._insecure import InsecureChannelCredentials
 from ._intercepted import InterceptedCall
