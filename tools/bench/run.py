@@ -3,7 +3,7 @@
 Usage, from the repository root (Linux; reads /proc)::
 
     hatch run python tools/bench/run.py quick          # about a minute
-    hatch run python tools/bench/run.py full           # about 15 minutes: the published table
+    hatch run python tools/bench/run.py full           # about 9 minutes: the published table
     hatch run python tools/bench/run.py smoke --impls plugrpc   # seconds: CI's check
 
 Each implementation is the client and the server of itself (tests/protos/echo.proto, the
